@@ -1,0 +1,602 @@
+// Native tests of librelabel, run by ctest. Each suite is one ctest test:
+//   conversions     fp16/bf16 conversions against the compiler's _Float16 (exhaustive / dense sampling)
+//   labelpool_cpu   every case of shared/fixtures/labelpool: pooled 1x1, softmax and probs targets, S x S and
+//                   flipped outputs, official box order, fp16 scores / uint16 ids, gather from records, threads
+//   topk_cpu        every case of shared/fixtures/topk (fp32 and fp16 outputs), fp16/bf16 inputs, ties
+//   errors          argument validation and data errors, with their messages
+//   labelpool_cuda  the CUDA twins on the same fixtures, also against the CPU results
+//   topk_cuda
+// The CUDA suites exit 77 (ctest: skipped) with the reason when there is no usable device; fixture suites exit
+// 77 when the fixtures are absent.
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <dirent.h>
+#include <functional>
+#include <map>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "../src/common.h"
+#include "npy.h"
+#include "relabel/relabel.h"
+
+namespace {
+
+constexpr int kSkip = 77;
+int failures = 0;
+
+#define EXPECT(cond, ...)                                        \
+  do {                                                           \
+    if (!(cond)) {                                               \
+      ++failures;                                                \
+      std::printf("FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond); \
+      std::printf(__VA_ARGS__);                                  \
+      std::printf("\n");                                         \
+    }                                                            \
+  } while (0)
+
+std::string fixtures_root() {
+  const char *env = std::getenv("RELABEL_FIXTURES");
+  return env != nullptr ? env : RELABEL_FIXTURES_DEFAULT;
+}
+
+std::vector<std::string> case_dirs(const std::string &group) {
+  std::vector<std::string> dirs;
+  const std::string root = fixtures_root() + "/" + group;
+  if (DIR *d = opendir(root.c_str())) {
+    while (dirent *e = readdir(d)) {
+      const std::string name = e->d_name;
+      if (name[0] != '.' && npy::exists(root + "/" + name + "/scores.npy")) dirs.push_back(root + "/" + name);
+      if (name[0] != '.' && npy::exists(root + "/" + name + "/dense.npy")) dirs.push_back(root + "/" + name);
+    }
+    closedir(d);
+  }
+  std::sort(dirs.begin(), dirs.end());
+  return dirs;
+}
+
+// |got - want| <= rtol * |want| + atol for every element; prints the worst offender.
+bool close(const std::string &what, const std::vector<float> &got, const std::vector<float> &want, float rtol,
+           float atol) {
+  if (got.size() != want.size()) {
+    ++failures;
+    std::printf("FAIL %s: size %zu != %zu\n", what.c_str(), got.size(), want.size());
+    return false;
+  }
+  size_t bad = 0, worst = 0;
+  double worst_excess = -1;
+  for (size_t i = 0; i < got.size(); ++i) {
+    const double err = std::fabs(static_cast<double>(got[i]) - want[i]);
+    const double allowed = rtol * std::fabs(want[i]) + atol;
+    if (!(err <= allowed)) {
+      ++bad;
+      if (err - allowed > worst_excess || std::isnan(err)) worst_excess = err - allowed, worst = i;
+    }
+  }
+  if (bad > 0) {
+    ++failures;
+    std::printf("FAIL %s: %zu of %zu elements off; worst [%zu] got %.9g want %.9g\n", what.c_str(), bad, got.size(),
+                worst, got[worst], want[worst]);
+    return false;
+  }
+  return true;
+}
+
+float max_abs(const std::vector<float> &v) {
+  float m = 0;
+  for (float x : v) m = std::max(m, std::fabs(x));
+  return m;
+}
+
+// ---- device helpers (used only by the CUDA suites) ----
+struct DeviceBuffer {
+  void *ptr = nullptr;
+  size_t bytes = 0;
+  DeviceBuffer(const void *host, size_t n) : bytes(n) {
+    if (relabel_cuda_malloc(0, &ptr, n) != RELABEL_OK) throw std::runtime_error(relabel_last_error());
+    if (host != nullptr && n > 0 && relabel_cuda_memcpy(ptr, host, n, 1) != RELABEL_OK)
+      throw std::runtime_error(relabel_last_error());
+    if (host == nullptr && relabel_cuda_memset(ptr, 0, n) != RELABEL_OK) throw std::runtime_error(relabel_last_error());
+  }
+  ~DeviceBuffer() { relabel_cuda_free(ptr); }
+  DeviceBuffer(const DeviceBuffer &) = delete;
+  DeviceBuffer &operator=(const DeviceBuffer &) = delete;
+  template <typename T>
+  std::vector<T> download(size_t count) const {
+    std::vector<T> v(count);
+    if (relabel_cuda_memcpy(v.data(), ptr, count * sizeof(T), 2) != RELABEL_OK)
+      throw std::runtime_error(relabel_last_error());
+    return v;
+  }
+};
+
+bool cuda_usable(std::string &why) {
+  int32_t count = 0;
+  if (relabel_cuda_device_count(&count) != RELABEL_OK) {
+    why = relabel_last_error();
+    return false;
+  }
+  return true;
+}
+
+// ---- LabelPooling on CPU or CUDA, same host-side signature ----
+struct PoolInput {
+  relabel_map_spec spec;
+  const void *scores;
+  size_t score_bytes;
+  const void *indices;
+  size_t index_bytes;
+  int64_t batch;
+  const float *boxes;
+  const uint8_t *flips;  // may be NULL
+};
+
+std::vector<float> run_pool(bool cuda, const PoolInput &in, const relabel_pool_params &p,
+                            relabel_pool_stats *stats = nullptr) {
+  const size_t out_n = static_cast<size_t>(in.batch) * in.spec.classes * p.out_size * p.out_size;
+  if (!cuda) {
+    std::vector<float> out(out_n, -7.0f);
+    const int32_t st = relabel_label_pool(&in.spec, &p, in.scores, in.indices, in.batch, in.boxes, in.flips,
+                                          out.data(), stats);
+    if (st != RELABEL_OK) throw std::runtime_error(relabel_last_error());
+    return out;
+  }
+  DeviceBuffer s(in.scores, in.score_bytes), i(in.indices, in.index_bytes), b(in.boxes, in.batch * 4 * sizeof(float));
+  DeviceBuffer f(in.flips, in.flips ? in.batch : 1), o(nullptr, out_n * sizeof(float)),
+      st(nullptr, sizeof(relabel_pool_stats));
+  const int32_t status = relabel_cuda_label_pool(&in.spec, &p, s.ptr, i.ptr, in.batch, static_cast<float *>(b.ptr),
+                                                 in.flips ? static_cast<uint8_t *>(f.ptr) : nullptr,
+                                                 static_cast<float *>(o.ptr),
+                                                 static_cast<relabel_pool_stats *>(st.ptr), 0, nullptr);
+  if (status != RELABEL_OK) throw std::runtime_error(relabel_last_error());
+  if (relabel_cuda_synchronize(0, nullptr) != RELABEL_OK) throw std::runtime_error(relabel_last_error());
+  if (stats != nullptr) {
+    const auto host = st.download<relabel_pool_stats>(1);
+    *stats = host[0];
+  }
+  return o.download<float>(out_n);
+}
+
+std::vector<float> run_gather(bool cuda, const relabel_map_spec &spec, const std::vector<char> &records,
+                              int64_t num_records, const std::vector<int64_t> &rec_idx, const float *boxes,
+                              const uint8_t *flips, const relabel_pool_params &p) {
+  const int64_t batch = static_cast<int64_t>(rec_idx.size());
+  const size_t out_n = static_cast<size_t>(batch) * spec.classes * p.out_size * p.out_size;
+  if (!cuda) {
+    std::vector<float> out(out_n);
+    if (relabel_label_pool_gather(&spec, &p, records.data(), num_records, rec_idx.data(), batch, boxes, flips,
+                                  out.data(), nullptr) != RELABEL_OK)
+      throw std::runtime_error(relabel_last_error());
+    return out;
+  }
+  DeviceBuffer r(records.data(), records.size()), ri(rec_idx.data(), rec_idx.size() * 8),
+      b(boxes, batch * 4 * sizeof(float)), f(flips, flips ? batch : 1), o(nullptr, out_n * sizeof(float));
+  if (relabel_cuda_label_pool_gather(&spec, &p, r.ptr, num_records, static_cast<int64_t *>(ri.ptr), batch,
+                                     static_cast<float *>(b.ptr), flips ? static_cast<uint8_t *>(f.ptr) : nullptr,
+                                     static_cast<float *>(o.ptr), nullptr, 0, nullptr) != RELABEL_OK)
+    throw std::runtime_error(relabel_last_error());
+  if (relabel_cuda_synchronize(0, nullptr) != RELABEL_OK) throw std::runtime_error(relabel_last_error());
+  return o.download<float>(out_n);
+}
+
+relabel_pool_params params(int out_size, int mode, int softmax, int box_order = RELABEL_BOX_XYXY, int threads = 1) {
+  relabel_pool_params p;
+  p.out_size = out_size;
+  p.mode = mode;
+  p.box_order = box_order;
+  p.softmax = softmax;
+  p.temperature = 1.0f;
+  p.num_threads = threads;
+  return p;
+}
+
+// ---- suites ----
+
+int suite_conversions() {
+  // half -> float: all 65536 bit patterns.
+  for (uint32_t h = 0; h < 65536; ++h) {
+    _Float16 ref;
+    const uint16_t bits = static_cast<uint16_t>(h);
+    std::memcpy(&ref, &bits, 2);
+    const float want = static_cast<float>(ref), got = relabel::half_to_float(bits);
+    if (std::isnan(want)) {
+      EXPECT(std::isnan(got), "half %04x: got %g, want NaN", h, got);
+    } else {
+      EXPECT(relabel::float_bits(got) == relabel::float_bits(want), "half %04x: got %a, want %a", h, got, want);
+    }
+  }
+  // float -> half (round to nearest even): every 97th bit pattern plus all patterns near the half range edges.
+  auto check = [](uint32_t bits) {
+    const float f = relabel::bits_float(bits);
+    const _Float16 ref = static_cast<_Float16>(f);
+    uint16_t want;
+    std::memcpy(&want, &ref, 2);
+    const uint16_t got = relabel::float_to_half(f);
+    if (std::isnan(f)) {
+      EXPECT((got & 0x7c00u) == 0x7c00u && (got & 0x3ffu) != 0, "float %08x: got %04x, want NaN", bits, got);
+    } else {
+      EXPECT(got == want, "float %08x (%a): got %04x, want %04x", bits, f, got, want);
+    }
+  };
+  for (uint64_t bits = 0; bits <= 0xffffffffull; bits += 97) check(static_cast<uint32_t>(bits));
+  for (uint32_t e : {0x33000000u, 0x33800000u, 0x38800000u, 0x477fe000u, 0x477ff000u, 0x47800000u})
+    for (uint32_t d = 0; d < 20000; ++d) check(e - 10000 + d), check((e - 10000 + d) | 0x80000000u);
+  for (uint32_t b = 0; b < 65536; ++b) {
+    const float got = relabel::bf16_to_float(static_cast<uint16_t>(b));
+    EXPECT(relabel::float_bits(got) == (b << 16), "bf16 %04x", b);
+  }
+  return 0;
+}
+
+struct LabelpoolCase {
+  std::string dir;
+  npy::Array scores, indices, boxes;
+  relabel_map_spec spec;
+  int64_t n;
+};
+
+LabelpoolCase load_labelpool(const std::string &dir) {
+  LabelpoolCase c;
+  c.dir = dir;
+  c.scores = npy::load(dir + "/scores.npy");
+  c.indices = npy::load(dir + "/indices.npy");
+  c.boxes = npy::load(dir + "/boxes_xyxy.npy");
+  const npy::Array pooled = npy::load(dir + "/pooled_1x1.npy");
+  c.n = c.scores.shape[0];
+  c.spec.k = static_cast<int32_t>(c.scores.shape[1]);
+  c.spec.height = static_cast<int32_t>(c.scores.shape[2]);
+  c.spec.width = static_cast<int32_t>(c.scores.shape[3]);
+  c.spec.classes = static_cast<int32_t>(pooled.shape[1]);
+  c.spec.score_dtype = RELABEL_F32;
+  c.spec.index_dtype = RELABEL_I32;
+  return c;
+}
+
+std::vector<float> golden(const std::string &path) { return npy::load(path).vec<float>(); }
+
+// Runs every fixture comparison on one backend.
+void check_labelpool_case(const LabelpoolCase &c, bool cuda, float rtol) {
+  const std::string tag = c.dir.substr(c.dir.rfind('/') + 1) + (cuda ? " [cuda]" : " [cpu]");
+  PoolInput in{c.spec, c.scores.data.data(), c.scores.data.size(), c.indices.data.data(), c.indices.data.size(),
+               c.n, c.boxes.as<float>(), nullptr};
+  const auto pooled_want = golden(c.dir + "/pooled_1x1.npy");
+  const float atol = rtol * max_abs(pooled_want);
+  relabel_pool_stats stats{0, 0, 0};
+  const auto pooled = run_pool(cuda, in, params(1, RELABEL_MODE_LOGITS, 0), &stats);
+  close(tag + " pooled_1x1", pooled, pooled_want, rtol, atol);
+  EXPECT(stats.cells > 0 && stats.cells_top1_nonpositive <= stats.cells, "%s stats cells=%lld nonpositive=%lld",
+         tag.c_str(), static_cast<long long>(stats.cells), static_cast<long long>(stats.cells_top1_nonpositive));
+  close(tag + " targets_softmax", run_pool(cuda, in, params(1, RELABEL_MODE_LOGITS, 1)),
+        golden(c.dir + "/targets_softmax.npy"), rtol, 1e-7f);
+  close(tag + " targets_probs", run_pool(cuda, in, params(1, RELABEL_MODE_PROBS, 1)),
+        golden(c.dir + "/targets_probs.npy"), rtol, 1e-7f);
+  if (npy::exists(c.dir + "/pooled_official.npy")) {
+    close(tag + " pooled_official", run_pool(cuda, in, params(1, RELABEL_MODE_LOGITS, 0, RELABEL_BOX_OFFICIAL)),
+          golden(c.dir + "/pooled_official.npy"), rtol, atol);
+    close(tag + " targets_official", run_pool(cuda, in, params(1, RELABEL_MODE_LOGITS, 1, RELABEL_BOX_OFFICIAL)),
+          golden(c.dir + "/targets_official.npy"), rtol, 1e-7f);
+  }
+  for (int s = 2; s <= 16; ++s) {
+    const std::string name = c.dir + "/pooled_" + std::to_string(s) + "x" + std::to_string(s);
+    if (!npy::exists(name + ".npy")) continue;
+    close(tag + " pooled SxS S=" + std::to_string(s), run_pool(cuda, in, params(s, RELABEL_MODE_LOGITS, 0)),
+          golden(name + ".npy"), rtol, atol);
+    const std::vector<uint8_t> flips(static_cast<size_t>(c.n), 1);
+    PoolInput flipped = in;
+    flipped.flips = flips.data();
+    close(tag + " pooled SxS hflip S=" + std::to_string(s), run_pool(cuda, flipped, params(s, RELABEL_MODE_LOGITS, 0)),
+          golden(name + "_hflip.npy"), rtol, atol);
+  }
+  // fp16 scores and uint16 ids: within fp16 rounding of the scores.
+  std::vector<uint16_t> s16(static_cast<size_t>(c.scores.numel())), i16(static_cast<size_t>(c.indices.numel()));
+  for (size_t i = 0; i < s16.size(); ++i) s16[i] = relabel::float_to_half(c.scores.as<float>()[i]);
+  for (size_t i = 0; i < i16.size(); ++i) i16[i] = static_cast<uint16_t>(c.indices.as<int32_t>()[i]);
+  PoolInput half = in;
+  half.spec.score_dtype = RELABEL_F16;
+  half.spec.index_dtype = RELABEL_U16;
+  half.scores = s16.data();
+  half.score_bytes = s16.size() * 2;
+  half.indices = i16.data();
+  half.index_bytes = i16.size() * 2;
+  const float fp16_atol = 1e-3f * max_abs(c.scores.vec<float>());
+  close(tag + " pooled_1x1 fp16 scores", run_pool(cuda, half, params(1, RELABEL_MODE_LOGITS, 0)), pooled_want, 0.0f,
+        fp16_atol);
+  close(tag + " targets_softmax fp16 scores", run_pool(cuda, half, params(1, RELABEL_MODE_LOGITS, 1)),
+        golden(c.dir + "/targets_softmax.npy"), 2e-3f, 1e-6f);
+
+  // Gather: the maps as records, shuffled, read back through record indices.
+  relabel_record_layout layout;
+  EXPECT(relabel_record_layout_of(&half.spec, &layout) == RELABEL_OK, "%s", relabel_last_error());
+  const int64_t entries = static_cast<int64_t>(c.spec.k) * c.spec.height * c.spec.width;
+  std::vector<int64_t> order(static_cast<size_t>(c.n));
+  for (int64_t i = 0; i < c.n; ++i) order[i] = (i * 7 + 3) % c.n;  // a permutation when gcd(7, n) == 1
+  std::vector<char> records(static_cast<size_t>(c.n * layout.record_size), 0);
+  std::vector<int64_t> rec_of_crop(static_cast<size_t>(c.n));
+  for (int64_t crop = 0; crop < c.n; ++crop) {
+    const int64_t slot = order[crop];
+    rec_of_crop[crop] = slot;
+    char *rec = records.data() + slot * layout.record_size;
+    std::memcpy(rec + layout.scores_offset, s16.data() + crop * entries, entries * 2);
+    std::memcpy(rec + layout.indices_offset, i16.data() + crop * entries, entries * 2);
+  }
+  const auto direct = run_pool(cuda, half, params(1, RELABEL_MODE_LOGITS, 1));
+  const auto gathered =
+      run_gather(cuda, half.spec, records, c.n, rec_of_crop, c.boxes.as<float>(), nullptr, params(1, RELABEL_MODE_LOGITS, 1));
+  close(tag + " gather == label_pool", gathered, direct, cuda ? 1e-5f : 0.0f, cuda ? 1e-8f : 0.0f);
+}
+
+int suite_labelpool(bool cuda) {
+  std::string why;
+  if (cuda && !cuda_usable(why)) {
+    std::printf("SKIPPED: CUDA LabelPooling tests need a GPU: %s\n", why.c_str());
+    return kSkip;
+  }
+  const auto dirs = case_dirs("labelpool");
+  if (dirs.empty()) {
+    std::printf("SKIPPED: no fixtures under %s/labelpool\n", fixtures_root().c_str());
+    return kSkip;
+  }
+  for (const auto &dir : dirs) {
+    const LabelpoolCase c = load_labelpool(dir);
+    std::printf("case %s: n=%lld k=%d %dx%d C=%d\n", dir.c_str(), static_cast<long long>(c.n), c.spec.k,
+                c.spec.height, c.spec.width, c.spec.classes);
+    check_labelpool_case(c, cuda, 1e-5f);
+    PoolInput in{c.spec, c.scores.data.data(), c.scores.data.size(), c.indices.data.data(), c.indices.data.size(),
+                 c.n, c.boxes.as<float>(), nullptr};
+    if (cuda) {  // the twins agree
+      for (int mode : {RELABEL_MODE_LOGITS, RELABEL_MODE_PROBS})
+        close(dir + " cuda vs cpu mode " + std::to_string(mode), run_pool(true, in, params(3, mode, 1)),
+              run_pool(false, in, params(3, mode, 1)), 1e-5f, 1e-7f);
+    } else {  // threads change nothing, bit for bit
+      const auto one = run_pool(false, in, params(2, RELABEL_MODE_LOGITS, 1, RELABEL_BOX_XYXY, 1));
+      const auto three = run_pool(false, in, params(2, RELABEL_MODE_LOGITS, 1, RELABEL_BOX_XYXY, 3));
+      close(dir + " 3 threads == 1 thread", three, one, 0.0f, 0.0f);
+    }
+  }
+  return 0;
+}
+
+// Reference top-k by full sort (stable: equal values keep the lower class id first).
+void reference_topk(const std::vector<float> &dense, int64_t n, int c, int64_t hw, int k, std::vector<float> &vals,
+                    std::vector<int32_t> &ids) {
+  vals.assign(static_cast<size_t>(n * k * hw), 0);
+  ids.assign(static_cast<size_t>(n * k * hw), 0);
+  std::vector<int32_t> order(c);
+  for (int64_t b = 0; b < n; ++b)
+    for (int64_t l = 0; l < hw; ++l) {
+      for (int i = 0; i < c; ++i) order[i] = i;
+      std::stable_sort(order.begin(), order.end(), [&](int32_t x, int32_t y) {
+        return dense[(b * c + x) * hw + l] > dense[(b * c + y) * hw + l];
+      });
+      for (int j = 0; j < k; ++j) {
+        vals[(b * k + j) * hw + l] = dense[(b * c + order[j]) * hw + l];
+        ids[(b * k + j) * hw + l] = order[j];
+      }
+    }
+}
+
+struct TopkOut {
+  std::vector<char> scores, indices;
+};
+
+TopkOut run_topk(bool cuda, const void *dense, size_t dense_bytes, int32_t dense_dtype, int64_t n, int c, int h, int w,
+                 int k, int32_t score_dtype, int32_t index_dtype, int32_t *flags_out = nullptr) {
+  const size_t count = static_cast<size_t>(n) * k * h * w;
+  TopkOut o;
+  o.scores.resize(count * (score_dtype == RELABEL_F16 ? 2 : 4));
+  o.indices.resize(count * (index_dtype == RELABEL_U16 ? 2 : 4));
+  if (!cuda) {
+    if (relabel_topk_compress(dense, dense_dtype, n, c, h, w, k, o.scores.data(), score_dtype, o.indices.data(),
+                              index_dtype, 2) != RELABEL_OK)
+      throw std::runtime_error(relabel_last_error());
+    return o;
+  }
+  DeviceBuffer d(dense, dense_bytes), s(nullptr, o.scores.size()), i(nullptr, o.indices.size()), f(nullptr, 4);
+  if (relabel_cuda_topk_compress(d.ptr, dense_dtype, n, c, h, w, k, s.ptr, score_dtype, i.ptr, index_dtype,
+                                 static_cast<int32_t *>(f.ptr), 0, nullptr) != RELABEL_OK)
+    throw std::runtime_error(relabel_last_error());
+  if (relabel_cuda_synchronize(0, nullptr) != RELABEL_OK) throw std::runtime_error(relabel_last_error());
+  o.scores = s.download<char>(o.scores.size());
+  o.indices = i.download<char>(o.indices.size());
+  const int32_t flags = f.download<int32_t>(1)[0];
+  if (flags_out != nullptr) *flags_out = flags;
+  return o;
+}
+
+int suite_topk(bool cuda) {
+  std::string why;
+  if (cuda && !cuda_usable(why)) {
+    std::printf("SKIPPED: CUDA topk tests need a GPU: %s\n", why.c_str());
+    return kSkip;
+  }
+  const auto dirs = case_dirs("topk");
+  if (dirs.empty()) {
+    std::printf("SKIPPED: no fixtures under %s/topk\n", fixtures_root().c_str());
+    return kSkip;
+  }
+  for (const auto &dir : dirs) {
+    const npy::Array dense = npy::load(dir + "/dense.npy"), want_idx = npy::load(dir + "/topk_indices.npy");
+    const npy::Array want_f32 = npy::load(dir + "/topk_scores.npy"), want_f16 = npy::load(dir + "/topk_scores_fp16.npy");
+    const int64_t n = dense.shape[0];
+    const int c = static_cast<int>(dense.shape[1]), h = static_cast<int>(dense.shape[2]),
+              w = static_cast<int>(dense.shape[3]), k = static_cast<int>(want_idx.shape[1]);
+    std::printf("case %s: n=%lld C=%d k=%d %dx%d\n", dir.c_str(), static_cast<long long>(n), c, k, h, w);
+    const std::string tag = dir + (cuda ? " [cuda]" : " [cpu]");
+    const TopkOut f32 = run_topk(cuda, dense.data.data(), dense.data.size(), RELABEL_F32, n, c, h, w, k, RELABEL_F32,
+                                 RELABEL_I32);
+    EXPECT(f32.scores == want_f32.data, "%s: fp32 scores differ from torch.topk", tag.c_str());
+    EXPECT(f32.indices == want_idx.data, "%s: int32 indices differ from torch.topk", tag.c_str());
+    const TopkOut f16 = run_topk(cuda, dense.data.data(), dense.data.size(), RELABEL_F32, n, c, h, w, k, RELABEL_F16,
+                                 RELABEL_U16);
+    EXPECT(f16.scores == want_f16.data, "%s: fp16 scores differ from torch.topk(...).half()", tag.c_str());
+    std::vector<int32_t> idx32(want_idx.vec<int32_t>());
+    std::vector<uint16_t> idx16(idx32.begin(), idx32.end());
+    EXPECT(std::memcmp(f16.indices.data(), idx16.data(), idx16.size() * 2) == 0, "%s: uint16 indices differ",
+           tag.c_str());
+    // fp16 and bf16 inputs (ties are frequent): against a stable full sort of the same values.
+    for (int32_t dt : {RELABEL_F16, RELABEL_BF16}) {
+      std::vector<uint16_t> in(static_cast<size_t>(dense.numel()));
+      std::vector<float> as_float(in.size());
+      for (size_t i = 0; i < in.size(); ++i) {
+        const float v = dense.as<float>()[i];
+        in[i] = dt == RELABEL_F16 ? relabel::float_to_half(v) : static_cast<uint16_t>(relabel::float_bits(v) >> 16);
+        as_float[i] = dt == RELABEL_F16 ? relabel::half_to_float(in[i]) : relabel::bf16_to_float(in[i]);
+      }
+      std::vector<float> rv;
+      std::vector<int32_t> ri;
+      reference_topk(as_float, n, c, static_cast<int64_t>(h) * w, k, rv, ri);
+      const TopkOut o = run_topk(cuda, in.data(), in.size() * 2, dt, n, c, h, w, k, RELABEL_F32, RELABEL_I32);
+      EXPECT(std::memcmp(o.scores.data(), rv.data(), rv.size() * 4) == 0, "%s: %s input scores", tag.c_str(),
+             dt == RELABEL_F16 ? "fp16" : "bf16");
+      EXPECT(std::memcmp(o.indices.data(), ri.data(), ri.size() * 4) == 0, "%s: %s input ids (tie order)",
+             tag.c_str(), dt == RELABEL_F16 ? "fp16" : "bf16");
+    }
+    // Larger k than the fixture (generic kernel path on CUDA) against the reference.
+    const int big_k = std::min(c, 20);
+    std::vector<float> rv;
+    std::vector<int32_t> ri;
+    reference_topk(dense.vec<float>(), n, c, static_cast<int64_t>(h) * w, big_k, rv, ri);
+    const TopkOut big = run_topk(cuda, dense.data.data(), dense.data.size(), RELABEL_F32, n, c, h, w, big_k,
+                                 RELABEL_F32, RELABEL_I32);
+    EXPECT(std::memcmp(big.scores.data(), rv.data(), rv.size() * 4) == 0, "%s: k=%d scores", tag.c_str(), big_k);
+    EXPECT(std::memcmp(big.indices.data(), ri.data(), ri.size() * 4) == 0, "%s: k=%d ids", tag.c_str(), big_k);
+  }
+  if (cuda) {  // NaN/Inf and fp16 overflow raise the device flags
+    std::vector<float> d(2 * 4 * 3, 1.0f);
+    d[5] = NAN;
+    int32_t flags = 0;
+    run_topk(true, d.data(), d.size() * 4, RELABEL_F32, 2, 4, 1, 3, 2, RELABEL_F32, RELABEL_I32, &flags);
+    EXPECT(flags & RELABEL_FLAG_NONFINITE, "NaN input: flags = %d", flags);
+    std::fill(d.begin(), d.end(), 1.0f);
+    d[0] = 1e6f;
+    flags = 0;
+    run_topk(true, d.data(), d.size() * 4, RELABEL_F32, 2, 4, 1, 3, 2, RELABEL_F16, RELABEL_I32, &flags);
+    EXPECT(flags == RELABEL_FLAG_F16_OVERFLOW, "fp16 overflow: flags = %d", flags);
+  }
+  return 0;
+}
+
+bool message_has(const char *needle) { return std::strstr(relabel_last_error(), needle) != nullptr; }
+
+int suite_errors() {
+  relabel_map_spec spec{5, 15, 15, 1000, RELABEL_F32, RELABEL_I32};
+  relabel_pool_params p = params(1, RELABEL_MODE_LOGITS, 1);
+  std::vector<float> scores(5 * 225, 1.0f), out(1000);
+  std::vector<int32_t> ids(5 * 225);
+  for (size_t i = 0; i < ids.size(); ++i) ids[i] = static_cast<int32_t>(i / 225);
+  float box[4] = {0.1f, 0.1f, 0.9f, 0.9f};
+  auto pool = [&](const relabel_map_spec &s, const relabel_pool_params &pp) {
+    return relabel_label_pool(&s, &pp, scores.data(), ids.data(), 1, box, nullptr, out.data(), nullptr);
+  };
+  EXPECT(pool(spec, p) == RELABEL_OK, "%s", relabel_last_error());
+  relabel_map_spec bad = spec;
+  bad.k = 0;
+  EXPECT(pool(bad, p) == RELABEL_ERR_ARGUMENT && message_has("k must be in [1, 64], got 0"), "%s", relabel_last_error());
+  bad = spec, bad.classes = 4;
+  EXPECT(pool(bad, p) == RELABEL_ERR_ARGUMENT && message_has("k (5) must be <= classes (4)"), "%s", relabel_last_error());
+  bad = spec, bad.index_dtype = RELABEL_U16, bad.classes = 70000;
+  EXPECT(pool(bad, p) == RELABEL_ERR_ARGUMENT && message_has("uint16 class ids cannot hold classes = 70000"), "%s",
+         relabel_last_error());
+  bad = spec, bad.score_dtype = RELABEL_BF16;
+  EXPECT(pool(bad, p) == RELABEL_ERR_ARGUMENT && message_has("score dtype must be float32 or float16, got bfloat16"),
+         "%s", relabel_last_error());
+  relabel_pool_params bp = p;
+  bp.temperature = 0.0f;
+  EXPECT(pool(spec, bp) == RELABEL_ERR_ARGUMENT && message_has("temperature must be finite and > 0, got 0"), "%s",
+         relabel_last_error());
+  bp = p, bp.out_size = 0;
+  EXPECT(pool(spec, bp) == RELABEL_ERR_ARGUMENT && message_has("output size must be in [1, 256], got 0"), "%s",
+         relabel_last_error());
+  box[2] = NAN;
+  EXPECT(pool(spec, p) == RELABEL_ERR_ARGUMENT && message_has("boxes[0].x2 is not finite"), "%s", relabel_last_error());
+  box[2] = 100.0f;
+  EXPECT(pool(spec, p) == RELABEL_ERR_ARGUMENT && message_has("boxes[0].x2 = 100 is outside [-64, 64]"), "%s",
+         relabel_last_error());
+  box[2] = 0.9f;
+  ids[3 * 225 + 17] = 1000;  // class id out of range, k=3, y=1, x=2
+  EXPECT(pool(spec, p) == RELABEL_ERR_ARGUMENT && message_has("class id 1000 of map 0 at (k=3, y=1, x=2)"), "%s",
+         relabel_last_error());
+  ids[3 * 225 + 17] = 3;
+  // Gather: a record index out of range.
+  relabel_record_layout layout;
+  relabel_record_layout_of(&spec, &layout);
+  EXPECT(layout.indices_offset == 4512 && layout.record_size == 9024, "layout %lld %lld",
+         static_cast<long long>(layout.indices_offset), static_cast<long long>(layout.record_size));
+  std::vector<char> records(static_cast<size_t>(layout.record_size));
+  const int64_t rec = 1;
+  EXPECT(relabel_label_pool_gather(&spec, &p, records.data(), 1, &rec, 1, box, nullptr, out.data(), nullptr) ==
+                 RELABEL_ERR_ARGUMENT &&
+             message_has("record_indices[0] = 1 is outside [0, 1)"),
+         "%s", relabel_last_error());
+  // topk: NaN, Inf, fp16 overflow, bad k.
+  std::vector<float> dense(2 * 8 * 3 * 4, 0.5f);
+  std::vector<float> ts(2 * 3 * 12);
+  std::vector<int32_t> ti(2 * 3 * 12);
+  dense[(1 * 8 + 6) * 12 + 2 * 4 + 1] = NAN;
+  EXPECT(relabel_topk_compress(dense.data(), RELABEL_F32, 2, 8, 3, 4, 3, ts.data(), RELABEL_F32, ti.data(), RELABEL_I32,
+                               1) == RELABEL_ERR_NONFINITE &&
+             message_has("dense[b=1, c=6, y=2, x=1] is NaN"),
+         "%s", relabel_last_error());
+  dense[(1 * 8 + 6) * 12 + 2 * 4 + 1] = INFINITY;
+  EXPECT(relabel_topk_compress(dense.data(), RELABEL_F32, 2, 8, 3, 4, 3, ts.data(), RELABEL_F32, ti.data(), RELABEL_I32,
+                               2) == RELABEL_ERR_NONFINITE &&
+             message_has("is infinite"),
+         "%s", relabel_last_error());
+  dense[(1 * 8 + 6) * 12 + 2 * 4 + 1] = 70000.0f;
+  EXPECT(relabel_topk_compress(dense.data(), RELABEL_F32, 2, 8, 3, 4, 3, ts.data(), RELABEL_F16, ti.data(), RELABEL_I32,
+                               1) == RELABEL_ERR_NONFINITE &&
+             message_has("overflows float16"),
+         "%s", relabel_last_error());
+  EXPECT(relabel_topk_compress(dense.data(), RELABEL_F32, 2, 8, 3, 4, 9, ts.data(), RELABEL_F32, ti.data(), RELABEL_I32,
+                               1) == RELABEL_ERR_ARGUMENT &&
+             message_has("k (9) must be <= classes (8)"),
+         "%s", relabel_last_error());
+  EXPECT(relabel_topk_compress(dense.data(), RELABEL_I32, 2, 8, 3, 4, 3, ts.data(), RELABEL_F32, ti.data(), RELABEL_I32,
+                               1) == RELABEL_ERR_ARGUMENT &&
+             message_has("dense dtype must be float32, float16 or bfloat16, got int32"),
+         "%s", relabel_last_error());
+  // CUDA entry points: validated before touching a device; without a device they say why.
+  int32_t count = -1;
+  const int32_t st = relabel_cuda_device_count(&count);
+  EXPECT((st == RELABEL_OK && count > 0) || (st == RELABEL_ERR_NO_CUDA && count == 0 && relabel_last_error()[0]),
+         "device count status %d count %d", st, count);
+  bad = spec, bad.k = 0;
+  EXPECT(relabel_cuda_label_pool(&bad, &p, scores.data(), ids.data(), 1, box, nullptr, out.data(), nullptr, 0,
+                                 nullptr) != RELABEL_OK,
+         "cuda label_pool accepted k=0");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char **argv) {
+  const std::map<std::string, std::function<int()>> suites = {
+      {"conversions", suite_conversions},
+      {"labelpool_cpu", [] { return suite_labelpool(false); }},
+      {"labelpool_cuda", [] { return suite_labelpool(true); }},
+      {"topk_cpu", [] { return suite_topk(false); }},
+      {"topk_cuda", [] { return suite_topk(true); }},
+      {"errors", suite_errors},
+  };
+  if (argc != 2 || suites.count(argv[1]) == 0) {
+    std::printf("usage: relabel_tests SUITE\nsuites:");
+    for (const auto &s : suites) std::printf(" %s", s.first.c_str());
+    std::printf("\n");
+    return 2;
+  }
+  std::printf("librelabel %s, CUDA built: %d, fixtures: %s\n", relabel_version(), relabel_cuda_built(),
+              fixtures_root().c_str());
+  int rc;
+  try {
+    rc = suites.at(argv[1])();
+  } catch (const std::exception &e) {
+    std::printf("FAIL: exception: %s\n", e.what());
+    return 1;
+  }
+  if (rc == kSkip) return kSkip;
+  std::printf("%s: %s (%d failure%s)\n", argv[1], failures ? "FAILED" : "passed", failures, failures == 1 ? "" : "s");
+  return failures ? 1 : 0;
+}
