@@ -11,6 +11,11 @@ extern "C" const char *relabel_version(void) { return RELABEL_VERSION_STRING; }
 
 extern "C" int32_t relabel_abi_version(void) { return RELABEL_ABI_VERSION; }
 
+#ifndef RELABEL_BUILD_INFO
+#define RELABEL_BUILD_INFO "unknown"
+#endif
+extern "C" const char *relabel_build_info(void) { return RELABEL_BUILD_INFO ", C++ " __VERSION__; }
+
 #ifndef RELABEL_WITH_CUDA
 namespace {
 int32_t not_built() {

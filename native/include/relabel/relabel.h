@@ -113,6 +113,8 @@ typedef struct relabel_record_layout {
 } relabel_record_layout;
 
 RELABEL_API const char *relabel_version(void);
+/* How the library was built, e.g. "CUDA 13.0 (sm: 80-real;90-real;90-virtual), C++ GCC 12.2.0" or "CPU only". */
+RELABEL_API const char *relabel_build_info(void);
 RELABEL_API int32_t relabel_abi_version(void);
 RELABEL_API const char *relabel_last_error(void);
 

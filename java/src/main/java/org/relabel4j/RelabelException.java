@@ -1,0 +1,12 @@
+package org.relabel4j;
+
+/** A failure of the native core that is not the caller's input: a CUDA error, an allocation failure. */
+public class RelabelException extends RuntimeException {
+    public RelabelException(String message) {
+        super(message);
+    }
+
+    public RelabelException(String message, Throwable cause) {
+        super(message, cause);
+    }
+}

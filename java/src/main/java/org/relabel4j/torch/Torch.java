@@ -1,0 +1,59 @@
+package org.relabel4j.torch;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import org.bytedeco.javacpp.Loader;
+
+/**
+ * Safe LibTorch start-up. With Debian's libtorch installed (python3-torch), JavaCPP can pick up the system
+ * libtorch_cpu before extracting its own and the JVM dies; extracting JavaCPP's LibTorch into its cache first
+ * avoids that. Call {@link #init()} before touching any {@code org.bytedeco.pytorch} class (every entry point of
+ * this library that takes tensors does).
+ */
+public final class Torch {
+    private static volatile boolean initialized;
+
+    private Torch() {}
+
+    /** Extracts and loads JavaCPP's LibTorch once; idempotent and thread-safe. */
+    public static void init() {
+        if (initialized) return;
+        synchronized (Torch.class) {
+            if (initialized) return;
+            try {
+                Loader.cacheResources(org.bytedeco.pytorch.presets.torch.class,
+                        "/org/bytedeco/pytorch/" + Loader.getPlatform() + "/");
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot extract LibTorch into the JavaCPP cache", e);
+            }
+            Loader.load(org.bytedeco.pytorch.global.torch.class);
+            initialized = true;
+        }
+    }
+
+    /** The JavaCPP pytorch artifact version, e.g. "2.10.0-1.5.13". */
+    public static String presetVersion() {
+        try {
+            String v = Loader.getVersion("org.bytedeco", "pytorch");
+            return v != null ? v : "unknown";
+        } catch (IOException e) {
+            return "unknown";
+        }
+    }
+
+    /** True when LibTorch was built with CUDA (the -gpu natives) and sees a device. */
+    public static boolean cudaAvailable() {
+        init();
+        try {
+            return org.bytedeco.pytorch.global.torch_cuda.is_available();
+        } catch (Throwable e) {  // CPU-only natives: the CUDA entry points are absent
+            return false;
+        }
+    }
+
+    /** LibTorch's intra-op thread count. */
+    public static int threads() {
+        init();
+        return org.bytedeco.pytorch.global.torch.get_num_threads();
+    }
+}
