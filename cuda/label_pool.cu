@@ -198,6 +198,24 @@ int32_t launch_pool(const relabel_map_spec &spec, const relabel_pool_params &p, 
   return check_launch("label_pool_kernel");
 }
 
+// Where the maps and crops of a call live; launch_pool fills in the geometry and options.
+PoolArgs pool_args(const char *scores, int64_t score_stride, const char *indices, int64_t index_stride,
+                   const int64_t *record_indices, int64_t num_maps, const float *boxes, const uint8_t *flips,
+                   float *out, relabel_pool_stats *stats) {
+  PoolArgs a{};
+  a.scores = scores;
+  a.score_stride = score_stride;
+  a.indices = indices;
+  a.index_stride = index_stride;
+  a.record_indices = record_indices;
+  a.num_maps = num_maps;
+  a.boxes = boxes;
+  a.flips = flips;
+  a.out = out;
+  a.stats = stats;
+  return a;
+}
+
 int32_t check_common(const relabel_map_spec *spec, const relabel_pool_params *params) {
   int32_t status = check_map_spec(spec);
   if (status == RELABEL_OK) status = check_pool_params(params);
@@ -220,17 +238,11 @@ extern "C" int32_t relabel_cuda_label_pool(const relabel_map_spec *spec, const r
   if (status == RELABEL_OK) status = check_pool_buffers(scores, indices, batch, boxes, out, false, 0, nullptr);
   if (status != RELABEL_OK || batch == 0) return status;
   const int64_t entries = static_cast<int64_t>(spec->k) * spec->height * spec->width;
-  PoolArgs a{};
-  a.scores = static_cast<const char *>(scores);
-  a.score_stride = entries * static_cast<int64_t>(dtype_size(spec->score_dtype));
-  a.indices = static_cast<const char *>(indices);
-  a.index_stride = entries * static_cast<int64_t>(dtype_size(spec->index_dtype));
-  a.record_indices = nullptr;
-  a.num_maps = batch;
-  a.boxes = boxes;
-  a.flips = flips;
-  a.out = out;
-  a.stats = stats;
+  const PoolArgs a = pool_args(static_cast<const char *>(scores),
+                               entries * static_cast<int64_t>(dtype_size(spec->score_dtype)),
+                               static_cast<const char *>(indices),
+                               entries * static_cast<int64_t>(dtype_size(spec->index_dtype)), nullptr, batch, boxes,
+                               flips, out, stats);
   return launch_pool(*spec, *params, a, batch, device, stream);
 }
 
@@ -246,16 +258,7 @@ extern "C" int32_t relabel_cuda_label_pool_gather(const relabel_map_spec *spec, 
   if (status != RELABEL_OK || batch == 0) return status;
   const relabel_record_layout layout = record_layout(*spec);
   const char *base = static_cast<const char *>(records);
-  PoolArgs a{};
-  a.scores = base + layout.scores_offset;
-  a.score_stride = layout.record_size;
-  a.indices = base + layout.indices_offset;
-  a.index_stride = layout.record_size;
-  a.record_indices = record_indices;
-  a.num_maps = num_records;
-  a.boxes = boxes;
-  a.flips = flips;
-  a.out = out;
-  a.stats = stats;
+  const PoolArgs a = pool_args(base + layout.scores_offset, layout.record_size, base + layout.indices_offset,
+                               layout.record_size, record_indices, num_records, boxes, flips, out, stats);
   return launch_pool(*spec, *params, a, batch, device, stream);
 }

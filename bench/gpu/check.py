@@ -259,8 +259,9 @@ class Report:
 
     def close(self, name, got, want, rtol, atol):
         """|got - want| <= atol + rtol |want| elementwise; NaN must match NaN."""
-        got = got.detach().float().cpu()
-        want = want.detach().float().cpu()
+        dev = got.device if got.is_cuda else want.device  # compare on the GPU when there is one (large outputs)
+        got = got.detach().float().to(dev)
+        want = want.detach().float().to(dev)
         if got.shape != want.shape:
             return self.add(name, False, f"shape {tuple(got.shape)} != {tuple(want.shape)}")
         gn, wn = torch.isnan(got), torch.isnan(want)
@@ -276,6 +277,7 @@ class Report:
             return self.add(name, True, f"max abs err {max_err:.3g}", max_err, tol_used=used)
         flat = int(torch.argmax(torch.where(bad, excess.nan_to_num(float("inf")), torch.full_like(excess, -1.0))))
         at = np.unravel_index(flat, tuple(got.shape))
+        got, want = got.cpu(), want.cpu()
         return self.add(name, False,
                         f"{int(bad.sum())}/{got.numel()} elements out of tolerance (rtol {rtol:g}, atol {atol:.3g}); "
                         f"max abs err {max_err:.4g}; worst at {tuple(int(i) for i in at)}: got "
@@ -304,7 +306,8 @@ class Report:
         except Exception as e:  # noqa: BLE001 - every failure is reported
             self.add(name, False, f"{type(e).__name__}: {e}")
             traceback.print_exc()
-            if isinstance(e, RuntimeError) and "CUDA" in str(e):
+            if (isinstance(e, RuntimeError) and "CUDA" in str(e)) or \
+                    (isinstance(e, RelabelError) and e.status == RELABEL_ERR_CUDA):
                 raise  # a sticky CUDA error poisons everything after it
 
     def failures(self):
@@ -888,7 +891,7 @@ def run_timing(be, lib, out_dir, reps):
     cuda = be.cuda
     inner = 10 if cuda else 1
     gen = torch.Generator().manual_seed(5)
-    rows = []
+    rows, errors = [], []
 
     # Device-to-device (or host memcpy) copy bandwidth of a large tensor: read + write bytes / time.
     n = (1 << 28) if cuda else (1 << 25)
@@ -899,18 +902,40 @@ def run_timing(be, lib, out_dir, reps):
     del a, b
     print(f"copy bandwidth ({dev.type}): {copy_gbs:.1f} GB/s", flush=True)
 
-    def row(op, ours, torch_ms, bytes_moved, note=""):
-        r = {"op": op, "ours_ms": ours[0], "ours_min_ms": ours[1], "torch_ms": torch_ms[0] if torch_ms else None,
-             "torch_min_ms": torch_ms[1] if torch_ms else None,
-             "speedup": (torch_ms[0] / ours[0]) if torch_ms else None, "bytes": bytes_moved,
-             "ours_gb_s": bytes_moved / (ours[0] * 1e-3) / 1e9,
-             "pct_copy_bw": 100.0 * bytes_moved / (ours[0] * 1e-3) / 1e9 / copy_gbs, "note": note}
+    def measure(op, ours_call, torch_fn, bytes_moved, note, torch_reps=None, torch_inner=None):
+        """One table row; a failure of either side is recorded, the other rows still run."""
+        r = {"op": op, "bytes": bytes_moved, "note": note}
+        try:
+            status = ours_call()
+            if status != RELABEL_OK:
+                raise RelabelError(status, lib.relabel_last_error().decode())
+            med, lo = time_op(ours_call, dev, reps, inner)
+            r.update(ours_ms=med, ours_min_ms=lo, ours_gb_s=bytes_moved / (med * 1e-3) / 1e9)
+            r["pct_copy_bw"] = 100.0 * r["ours_gb_s"] / copy_gbs
+        except Exception as e:  # noqa: BLE001
+            r["ours_error"] = f"{type(e).__name__}: {e}"
+            errors.append(f"{op} (ours): {r['ours_error']}")
+        try:
+            med, lo = time_op(torch_fn, dev, torch_reps or reps, torch_inner or inner)
+            r.update(torch_ms=med, torch_min_ms=lo)
+        except Exception as e:  # noqa: BLE001
+            r["torch_error"] = f"{type(e).__name__}: {e}"
+            errors.append(f"{op} (torch): {r['torch_error']}")
+        if "ours_ms" in r and "torch_ms" in r:
+            r["speedup"] = r["torch_ms"] / r["ours_ms"]
         rows.append(r)
         print(json.dumps(r), flush=True)
 
-    # LabelPooling B=1024, k=5, 15x15, C=1000, fp16 scores / uint16 ids, S=1 softmax (the ReLabel training target).
-    B, k, H, W, C = 1024, 5, 15, 15, 1000
+    def rois_for(boxes, B, H, W):
+        return torch.cat([torch.arange(B, dtype=torch.float32, device=dev).view(-1, 1),
+                          torch.stack([boxes[:, 0] * W, boxes[:, 1] * H, boxes[:, 2] * W, boxes[:, 3] * H], 1) - 0.5],
+                         1)
+
+    # LabelPooling B=1024, k=5, 15x15, C=1000, fp16 scores / uint16 ids: S=1 softmax (the ReLabel training target)
+    # and S=7 logits (dense targets). Inputs like shared/anchors/official_labelpool.py.
+    B, k, H, W, C = (1024 if cuda else 256), 5, 15, 15, 1000
     scores, ids = random_topk_maps(gen, B, k, H, W, C)
+    scores = scores.abs() + 6.0
     y0, x0 = torch.rand(B, generator=gen) * 0.5, torch.rand(B, generator=gen) * 0.5
     hh, ww = 0.2 + torch.rand(B, generator=gen) * 0.5, 0.2 + torch.rand(B, generator=gen) * 0.5
     boxes = torch.stack([x0, y0, x0 + ww, y0 + hh], 1).contiguous().to(dev)
@@ -918,6 +943,7 @@ def run_timing(be, lib, out_dir, reps):
     id16 = ids_to_storage(ids, RELABEL_U16).to(dev)
     id64 = ids.to(dev)
     spec = MapSpec(k, H, W, C, RELABEL_F16, RELABEL_U16)
+    rois = rois_for(boxes, B, H, W)
     for S, softmax in ((1, 1), (7, 0)):
         params = be.params(S, RELABEL_MODE_LOGITS, softmax, RELABEL_BOX_XYXY, 1.0)
         out = torch.empty(B, C, S, S, dtype=torch.float32, device=dev)
@@ -929,63 +955,53 @@ def run_timing(be, lib, out_dir, reps):
             call = lambda: lib.relabel_label_pool(  # noqa: E731
                 ctypes.byref(spec), ctypes.byref(params), ptr(sc16), ptr(id16), B, ptr(boxes, P_F32), None,
                 ptr(out, P_F32), None)
-        assert call() == RELABEL_OK, lib.relabel_last_error()
-        ours = time_op(call, dev, reps, inner)
 
         def torch_path():
             dense = torch.zeros(B, C, H, W, dtype=torch.float32, device=dev)
             dense.scatter_(1, id64, sc16.float())
-            rois = torch.cat([torch.arange(B, dtype=torch.float32, device=dev).view(-1, 1),
-                              torch.stack([boxes[:, 0] * W, boxes[:, 1] * H, boxes[:, 2] * W, boxes[:, 3] * H], 1)
-                              - 0.5], 1)
             pooled = roi_align(dense, rois, output_size=(S, S), spatial_scale=1.0, sampling_ratio=-1, aligned=False)
             return torch.softmax(pooled.view(B, C), 1) if softmax else pooled
 
-        tref = time_op(torch_path, dev, max(3, reps // 2), max(1, inner // 5))
-        moved = B * C * S * S * 4 + B * k * H * W * 4 + B * 16
-        row(f"label_pool B={B} k=5 15x15 C=1000 fp16/u16 S={S} {'softmax' if softmax else 'logits'}", ours, tref,
-            moved, "torch: scatter dense + roi_align" + (" + softmax" if softmax else ""))
+        measure(f"label_pool B={B} k=5 15x15 C=1000 fp16/u16 S={S} {'softmax' if softmax else 'logits'}", call,
+                torch_path, B * C * S * S * 4 + B * k * H * W * 4 + B * 16,
+                "torch: zeros + scatter dense [B,C,15,15] + roi_align" + (" + softmax" if softmax else ""),
+                max(3, reps // 2), max(1, inner // 5))
         del out
 
     # Gather from a device-resident store of 100k records (S=1 softmax).
     R = 100_000 if cuda else 20_000
-    gspec = MapSpec(k, H, W, C, RELABEL_F16, RELABEL_U16)
     layout = RecordLayout()
-    assert lib.relabel_record_layout_of(ctypes.byref(gspec), ctypes.byref(layout)) == RELABEL_OK
-    store_sc = (torch.randn(R, k * H * W, device=dev) + 6.0).half()
-    store_id = torch.randint(C, (R, k * H * W), device=dev, dtype=torch.int16)
-    records = torch.zeros(R, layout.record_size, dtype=torch.uint8, device=dev)
-    records[:, layout.scores_offset:layout.scores_offset + 2 * k * H * W] = store_sc.view(torch.uint8)
-    records[:, layout.indices_offset:layout.indices_offset + 2 * k * H * W] = store_id.view(torch.uint8)
-    sel = torch.randint(R, (B,), generator=gen).to(dev)
-    params = be.params(1, RELABEL_MODE_LOGITS, 1, RELABEL_BOX_XYXY, 1.0)
-    out = torch.empty(B, C, dtype=torch.float32, device=dev)
-    if cuda:
-        call = lambda: lib.relabel_cuda_label_pool_gather(  # noqa: E731
-            ctypes.byref(gspec), ctypes.byref(params), ptr(records), R, ptr(sel, P_I64), B, ptr(boxes, P_F32), None,
-            ptr(out, P_F32), None, be.index, be.stream())
-    else:
-        call = lambda: lib.relabel_label_pool_gather(  # noqa: E731
-            ctypes.byref(gspec), ctypes.byref(params), ptr(records), R, ptr(sel, P_I64), B, ptr(boxes, P_F32), None,
-            ptr(out, P_F32), None)
-    assert call() == RELABEL_OK, lib.relabel_last_error()
-    ours = time_op(call, dev, reps, inner)
-    store_id64 = store_id.long()
+    if lib.relabel_record_layout_of(ctypes.byref(spec), ctypes.byref(layout)) == RELABEL_OK:
+        store_sc = (torch.randn(R, k * H * W, device=dev).abs() + 6.0).half()
+        store_id = torch.randint(C, (R, k * H * W), device=dev, dtype=torch.int16)
+        records = torch.zeros(R, layout.record_size, dtype=torch.uint8, device=dev)
+        records[:, layout.scores_offset:layout.scores_offset + 2 * k * H * W] = store_sc.view(torch.uint8)
+        records[:, layout.indices_offset:layout.indices_offset + 2 * k * H * W] = store_id.view(torch.uint8)
+        sel = torch.randint(R, (B,), generator=gen).to(dev)
+        gparams = be.params(1, RELABEL_MODE_LOGITS, 1, RELABEL_BOX_XYXY, 1.0)
+        gout = torch.empty(B, C, dtype=torch.float32, device=dev)
+        if cuda:
+            gcall = lambda: lib.relabel_cuda_label_pool_gather(  # noqa: E731
+                ctypes.byref(spec), ctypes.byref(gparams), ptr(records), R, ptr(sel, P_I64), B, ptr(boxes, P_F32),
+                None, ptr(gout, P_F32), None, be.index, be.stream())
+        else:
+            gcall = lambda: lib.relabel_label_pool_gather(  # noqa: E731
+                ctypes.byref(spec), ctypes.byref(gparams), ptr(records), R, ptr(sel, P_I64), B, ptr(boxes, P_F32),
+                None, ptr(gout, P_F32), None)
+        store_id64 = store_id.long()
 
-    def torch_gather():
-        s = store_sc.index_select(0, sel).view(B, k, H, W).float()
-        i = store_id64.index_select(0, sel).view(B, k, H, W)
-        dense = torch.zeros(B, C, H, W, dtype=torch.float32, device=dev)
-        dense.scatter_(1, i, s)
-        rois = torch.cat([torch.arange(B, dtype=torch.float32, device=dev).view(-1, 1),
-                          torch.stack([boxes[:, 0] * W, boxes[:, 1] * H, boxes[:, 2] * W, boxes[:, 3] * H], 1) - 0.5],
-                         1)
-        return torch.softmax(roi_align(dense, rois, (1, 1), 1.0, -1, False).view(B, C), 1)
+        def torch_gather():
+            s = store_sc.index_select(0, sel).view(B, k, H, W).float()
+            i = store_id64.index_select(0, sel).view(B, k, H, W)
+            dense = torch.zeros(B, C, H, W, dtype=torch.float32, device=dev)
+            dense.scatter_(1, i, s)
+            return torch.softmax(roi_align(dense, rois, (1, 1), 1.0, -1, False).view(B, C), 1)
 
-    tref = time_op(torch_gather, dev, max(3, reps // 2), max(1, inner // 5))
-    row(f"label_pool_gather B={B} from {R} records ({layout.record_size} B each) S=1 softmax", ours, tref,
-        B * C * 4 + B * layout.record_size + B * 24, "torch: index_select + scatter dense + roi_align + softmax")
-    del records, store_sc, store_id, store_id64
+        measure(f"label_pool_gather B={B} of {R} device-resident records ({layout.record_size} B) S=1 softmax",
+                gcall, torch_gather, B * C * 4 + B * layout.record_size + B * 24,
+                "torch: index_select + zeros + scatter dense + roi_align + softmax", max(3, reps // 2),
+                max(1, inner // 5))
+        del records, store_sc, store_id, store_id64
 
     # topk_compress B=256 C=1000 15x15 -> k=5 fp16 scores / uint16 ids.
     B, C, H, W = (256, 1000, 15, 15) if cuda else (16, 1000, 15, 15)
@@ -1000,26 +1016,32 @@ def run_timing(be, lib, out_dir, reps):
         else:
             call = lambda: lib.relabel_topk_compress(  # noqa: E731
                 ptr(xd), dd, B, C, H, W, 5, ptr(sc), RELABEL_F16, ptr(ii), RELABEL_U16, be.threads)
-        assert call() == RELABEL_OK, lib.relabel_last_error()
-        ours = time_op(call, dev, reps, inner)
-        tref = time_op(lambda: torch.topk(xd, 5, dim=1).values.half(), dev, reps, inner)
-        row(f"topk_compress B={B} C={C} {H}x{W} in={DTYPE_NAME[dd]} k=5 -> f16/u16", ours, tref,
-            xd.numel() * xd.element_size() + B * 5 * H * W * 4, "torch: topk(x, 5, dim=1).values.half()")
+        xt = xd if cuda else xd.float()  # the CPU torch.topk of torch 1.x has no fp16 kernel
+        measure(f"topk_compress B={B} C={C} {H}x{W} in={DTYPE_NAME[dd]} k=5 -> f16/u16", call,
+                lambda: torch.topk(xt, 5, dim=1).values.half(), xd.numel() * xd.element_size() + B * 5 * H * W * 4,
+                "torch: topk(x, 5, dim=1).values.half()" + ("" if cuda else " (on x.float())"))
 
     # The table.
-    lines = [f"Device: {device_name(be)}; copy bandwidth {copy_gbs:.1f} GB/s (device-to-device copy, read + write)",
+    fmt = lambda v, f: (f % v) if v is not None else "error"  # noqa: E731
+    lines = [f"Device: {device_name(be)}; copy bandwidth {copy_gbs:.1f} GB/s ({dev.type} tensor copy, read + write)",
              "", "| op | ours ms | torch ms | torch / ours | ours GB/s | % of copy bandwidth |",
              "|---|---:|---:|---:|---:|---:|"]
     for r in rows:
-        lines.append(f"| {r['op']} | {r['ours_ms']:.4f} | {r['torch_ms']:.4f} | {r['speedup']:.1f}x | "
-                     f"{r['ours_gb_s']:.1f} | {r['pct_copy_bw']:.0f}% |")
+        lines.append(f"| {r['op']} | {fmt(r.get('ours_ms'), '%.4f')} | {fmt(r.get('torch_ms'), '%.4f')} | "
+                     f"{fmt(r.get('speedup'), '%.1fx')} | {fmt(r.get('ours_gb_s'), '%.1f')} | "
+                     f"{fmt(r.get('pct_copy_bw'), '%.0f%%')} |")
     table = "\n".join(lines)
     print("\n" + table + "\n", flush=True)
     with open(os.path.join(out_dir, "timing.md"), "w") as f:
-        f.write(table + "\n\nours: median of CUDA-event-timed repetitions of back-to-back calls (host launch overhead "
-                        "included); bytes = the op's minimal traffic (inputs read once + outputs written).\n")
+        f.write(table + "\n\nMedians of " + ("CUDA-event-timed repetitions of back-to-back calls on one stream (host "
+                                              "launch overhead included)" if cuda else "perf_counter-timed calls") +
+                "; bytes = the op's minimal traffic (inputs read once, outputs written once); % of copy bandwidth = "
+                "ours GB/s / measured copy GB/s.\n")
+        if errors:
+            f.write("\nErrors:\n" + "".join(f"- {e}\n" for e in errors))
     with open(os.path.join(out_dir, "timing.json"), "w") as f:
-        json.dump({"device": device_name(be), "copy_gb_s": copy_gbs, "rows": rows}, f, indent=1)
+        json.dump({"device": device_name(be), "copy_gb_s": copy_gbs, "rows": rows, "errors": errors}, f, indent=1)
+    return errors
 
 
 def device_name(be):
@@ -1124,16 +1146,19 @@ def main():
     info["correctness_seconds"] = round(time.time() - t0, 1)
 
     timing = a.timing if a.timing is not None else be.cuda
-    if timing and not rep.failures():
+    aborted = any(r["check"] == "aborted" for r in rep.failures())
+    if timing and not aborted:  # timing problems are reported, they do not fail the check
         try:
-            run_timing(be, lib, a.out, a.timing_reps or (30 if be.cuda else 3))
-        except Exception as e:  # noqa: BLE001 - timing problems do not fail the check
+            errors = run_timing(be, lib, a.out, a.timing_reps or (30 if be.cuda else 3))
+            if errors:
+                info["timing_errors"] = errors
+        except Exception as e:  # noqa: BLE001
             print(f"timing failed: {type(e).__name__}: {e}", flush=True)
             traceback.print_exc()
-            info["timing_error"] = f"{type(e).__name__}: {e}"
+            info["timing_errors"] = [f"{type(e).__name__}: {e}"]
     elif timing:
-        print("timing skipped: correctness failures", flush=True)
-        info["timing_error"] = "skipped: correctness failures"
+        print("timing skipped: the correctness run aborted (CUDA error)", flush=True)
+        info["timing_errors"] = ["skipped: the correctness run aborted"]
     return finish(rep, info, a.out)
 
 

@@ -11,6 +11,7 @@ import org.relabel4j.nd.NdArray;
 import org.relabel4j.nd.Npy;
 import org.relabel4j.ops.TopK;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -37,11 +38,8 @@ final class CompressCommand implements Callable<Integer> {
             description = "class id type; auto: uint16 when C <= 65535, else int32")
     String indexDtype;
 
-    @Option(names = "--device", defaultValue = "cpu", paramLabel = "cpu|cuda[:N]", description = "where to compute")
-    String device;
-
-    @Option(names = "--threads", defaultValue = "0", description = "CPU threads (0: all available processors)")
-    int threads;
+    @Mixin
+    ComputeOptions compute;
 
     @Option(names = "--out-scores", required = true, paramLabel = "S.npy", description = "output scores")
     Path outScores;
@@ -51,7 +49,7 @@ final class CompressCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        int dev = Devices.parse(device);
+        int dev = compute.device();
         DType scoreType = switch (scoreDtype.toLowerCase(Locale.ROOT)) {
             case "fp16", "float16" -> DType.FLOAT16;
             case "fp32", "float32" -> DType.FLOAT32;
@@ -64,7 +62,7 @@ final class CompressCommand implements Callable<Integer> {
             default -> throw new IllegalArgumentException("--index-dtype must be auto, uint16 or int32, got '"
                     + indexDtype + "'");
         };
-        TopK topk = TopK.of(k, scoreType, indexType, threads == 0 ? Runtime.getRuntime().availableProcessors() : threads);
+        TopK topk = TopK.of(k, scoreType, indexType, compute.threads());
         NdArray d = Npy.read(dense);
         Loader.load(RelabelNative.class);  // not part of the timing below
         long t0 = System.nanoTime();

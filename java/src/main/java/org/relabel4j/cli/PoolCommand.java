@@ -12,6 +12,7 @@ import org.relabel4j.nd.NdArray;
 import org.relabel4j.nd.Npy;
 import org.relabel4j.ops.LabelPooling;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -59,11 +60,8 @@ final class PoolCommand implements Callable<Integer> {
             description = "official: reproduce the released code (box read y/x-transposed)")
     String boxOrder;
 
-    @Option(names = "--device", defaultValue = "cpu", paramLabel = "cpu|cuda[:N]", description = "where to compute")
-    String device;
-
-    @Option(names = "--threads", defaultValue = "0", description = "CPU threads (0: all available processors)")
-    int threads;
+    @Mixin
+    ComputeOptions compute;
 
     @Option(names = "--out", required = true, paramLabel = "OUT.npy", description = "output file (written atomically)")
     Path out;
@@ -81,10 +79,10 @@ final class PoolCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        int dev = Devices.parse(device);
+        int dev = compute.device();
         LabelPooling pooling = LabelPooling.builder(classes).outputSize(size).softmax(softmax).temperature(temperature)
                 .mode(parseMode(mode)).boxOrder(parseBoxOrder(boxOrder))
-                .threads(threads == 0 ? Runtime.getRuntime().availableProcessors() : threads)
+                .threads(compute.threads())
                 .warnings(message -> spec.commandLine().getErr().println("warning: " + message))
                 .build();
         NdArray s = Npy.read(scores), i = Npy.read(indices), b = Npy.read(boxes);

@@ -144,14 +144,19 @@ public final class LabelPooling {
 
     /** Pools a batch of host maps over host boxes; {@code flips} may be null. */
     public NdArray apply(NdArray scores, NdArray indices, NdArray boxes, NdArray flips) {
+        NdArray out = NdArray.zeros(DType.FLOAT32, outputShape(scores == null ? 0 : batchOf(scores)));
+        apply(scores, indices, boxes, flips, out);
+        return out;
+    }
+
+    /** As {@link #apply(NdArray, NdArray, NdArray, NdArray)}, into {@code out} (float32, {@link #outputShape}). */
+    public void apply(NdArray scores, NdArray indices, NdArray boxes, NdArray flips, NdArray out) {
         ArrayRef s = ArrayRef.of("scores", scores), i = ArrayRef.of("indices", indices);
         MapFormat format = mapFormat(s, i);
         long batch = s.shape[0];
         ArrayRef b = ArrayRef.of("boxes", boxes), f = flips == null ? null : ArrayRef.of("flips", flips);
         checkCrops(b, f, batch, s);
-        NdArray out = NdArray.zeros(DType.FLOAT32, outputShape(batch));
-        runHost(format, s.data, i.data, null, 0, null, batch, b, f, new Pointer(out.buffer()));
-        return out;
+        runHost(format, s.data, i.data, null, 0, null, batch, b, f, checkOut(out, batch));
     }
 
     /**
@@ -159,13 +164,31 @@ public final class LabelPooling {
      * recordSize]}, laid out as {@code format.layout()} says).
      */
     public NdArray gather(NdArray records, MapFormat format, NdArray recordIndices, NdArray boxes, NdArray flips) {
+        NdArray out = NdArray.zeros(DType.FLOAT32, outputShape(recordIndices == null ? 0 : batchOf(recordIndices)));
+        gather(records, format, recordIndices, boxes, flips, out);
+        return out;
+    }
+
+    /** As {@link #gather(NdArray, MapFormat, NdArray, NdArray, NdArray)}, into {@code out}. */
+    public void gather(NdArray records, MapFormat format, NdArray recordIndices, NdArray boxes, NdArray flips,
+            NdArray out) {
         ArrayRef r = ArrayRef.of("records", records), ri = ArrayRef.of("recordIndices", recordIndices);
         long batch = checkGather(r, format, ri);
         ArrayRef b = ArrayRef.of("boxes", boxes), f = flips == null ? null : ArrayRef.of("flips", flips);
         checkCrops(b, f, batch, r);
-        NdArray out = NdArray.zeros(DType.FLOAT32, outputShape(batch));
-        runHost(format, null, null, r.data, r.shape[0], ri.data, batch, b, f, new Pointer(out.buffer()));
-        return out;
+        runHost(format, null, null, r.data, r.shape[0], ri.data, batch, b, f, checkOut(out, batch));
+    }
+
+    private static long batchOf(NdArray a) {
+        return a.rank() > 0 ? a.shape(0) : 0;
+    }
+
+    private Pointer checkOut(NdArray out, long batch) {
+        ArrayRef o = ArrayRef.of("out", out).requireDtype(EnumSet.of(DType.FLOAT32));
+        if (!Arrays.equals(o.shape, outputShape(batch)))
+            throw new IllegalArgumentException("out: shape " + Arrays.toString(o.shape) + ", expected "
+                    + Arrays.toString(outputShape(batch)));
+        return o.data;
     }
 
     /** {@link #apply(NdArray, NdArray, NdArray, NdArray)} computed on CUDA device {@code device}. */

@@ -135,6 +135,18 @@ class LabelPoolingValidationTest {
     }
 
     @Test
+    void outputBuffer() {
+        NdArray out = NdArray.zeros(DType.FLOAT32, B, C);
+        pool.apply(scores(), ids(), boxes(), null, out);
+        assertEquals(java.util.Arrays.toString(pool.apply(scores(), ids(), boxes(), null).toFloatArray()),
+                java.util.Arrays.toString(out.toFloatArray()));
+        assertMessage("out: shape [2, 11], expected [2, 10]",
+                () -> pool.apply(scores(), ids(), boxes(), null, NdArray.zeros(DType.FLOAT32, B, C + 1)));
+        assertMessage("out: dtype float16 is not supported (expected [float32])",
+                () -> pool.apply(scores(), ids(), boxes(), null, NdArray.zeros(DType.FLOAT16, B, C)));
+    }
+
+    @Test
     void builderOptions() {
         assertMessage("classes must be >= 1, got 0", () -> LabelPooling.builder(0));
         assertMessage("outputSize must be in [1, 256], got 0", () -> LabelPooling.builder(C).outputSize(0));
