@@ -187,6 +187,14 @@ class CliTest {
         assertEquals(RelabelCli.EXIT_BAD_INPUT, mode.code());
         assertTrue(mode.err().contains("--mode must be logits or probs, got 'maximum'"), mode.err());
 
+        Run order = relabel(poolArgs(dir, 1000, tmp.resolve("o.npy"), "--box-order", "yx"));
+        assertEquals(RelabelCli.EXIT_BAD_INPUT, order.code());
+        assertTrue(order.err().contains("--box-order must be correct or official, got 'yx'"), order.err());
+
+        Run size = relabel(poolArgs(dir, 1000, tmp.resolve("o.npy"), "--size", "0"));
+        assertEquals(RelabelCli.EXIT_BAD_INPUT, size.code());
+        assertTrue(size.err().contains("outputSize must be in [1, 256], got 0"), size.err());
+
         Run device = relabel(poolArgs(dir, 1000, tmp.resolve("o.npy"), "--device", "tpu"));
         assertEquals(RelabelCli.EXIT_BAD_INPUT, device.code());
         assertTrue(device.err().contains("--device must be cpu, cuda or cuda:N, got 'tpu'"), device.err());
@@ -203,6 +211,21 @@ class CliTest {
                 tmp.resolve("s.npy").toString(), "--out-indices", tmp.resolve("i.npy").toString());
         assertEquals(RelabelCli.EXIT_BAD_INPUT, junk.code());
         assertTrue(junk.err().contains("junk.npy: not a .npy file"), junk.err());
+
+        Path topk = Fixtures.root().resolve("topk/c37_k3_6x9/dense.npy");
+        Run scoreType = relabel("compress", "--dense", topk.toString(), "--score-dtype", "int8", "--out-scores",
+                tmp.resolve("s.npy").toString(), "--out-indices", tmp.resolve("i.npy").toString());
+        assertEquals(RelabelCli.EXIT_BAD_INPUT, scoreType.code());
+        assertTrue(scoreType.err().contains("--score-dtype must be fp16 or fp32, got 'int8'"), scoreType.err());
+        Run indexType = relabel("compress", "--dense", topk.toString(), "--index-dtype", "int64", "--out-scores",
+                tmp.resolve("s.npy").toString(), "--out-indices", tmp.resolve("i.npy").toString());
+        assertEquals(RelabelCli.EXIT_BAD_INPUT, indexType.code());
+        assertTrue(indexType.err().contains("--index-dtype must be auto, uint16 or int32, got 'int64'"), indexType.err());
+        Run bigK = relabel("compress", "--dense", topk.toString(), "--k", "38", "--out-scores",
+                tmp.resolve("s.npy").toString(), "--out-indices", tmp.resolve("i.npy").toString());
+        assertEquals(RelabelCli.EXIT_BAD_INPUT, bigK.code());
+        assertTrue(bigK.err().contains("dense.npy: dense: k (38) must be <= classes (37)"), bigK.err());
+        assertFalse(Files.exists(tmp.resolve("s.npy")), "no output written on error");
 
         Run usage = relabel("pool", "--scores");
         assertEquals(RelabelCli.EXIT_BAD_INPUT, usage.code());

@@ -114,6 +114,8 @@ class LabelPoolingValidationTest {
                 () -> pool.apply(scores(), ids(), boxes(), NdArray.of(new boolean[] {true, false, true})));
         assertMessage("flips: dtype float32 is not supported (expected [bool, uint8])",
                 () -> pool.apply(scores(), ids(), boxes(), NdArray.of(new float[] {1, 0})));
+        assertMessage("flips: expected rank 1 [B], got shape [1, 2]",
+                () -> pool.apply(scores(), ids(), boxes(), NdArray.of(new boolean[] {true, false}, 1, 2)));
     }
 
     @Test
@@ -123,6 +125,12 @@ class LabelPoolingValidationTest {
         NdArray records = Records.pack(format, scores(), ids(), new long[] {0, 1});
         assertMessage("records: dimension 1 is 64, expected " + size,
                 () -> pool.gather(NdArray.zeros(DType.UINT8, 2, 64), format, NdArray.of(new long[] {0, 1}), boxes(), null));
+        assertMessage("records: dtype int32 is not supported (expected [uint8])",
+                () -> pool.gather(NdArray.zeros(DType.INT32, 2, size / 4), format, NdArray.of(new long[] {0, 1}), boxes(), null));
+        assertMessage("records: expected rank 2 [N, recordSize], got shape [" + 2 * size + "]",
+                () -> pool.gather(records.reshape(2 * size), format, NdArray.of(new long[] {0, 1}), boxes(), null));
+        assertMessage("recordIndices: expected rank 1 [B], got shape [2, 1]",
+                () -> pool.gather(records, format, NdArray.of(new long[] {0, 1}, 2, 1), boxes(), null));
         assertMessage("recordIndices: dtype int32 is not supported (expected [int64])",
                 () -> pool.gather(records, format, NdArray.of(new int[] {0, 1}), boxes(), null));
         assertMessage("record_indices[1] = 2 is outside [0, 2)",
@@ -163,6 +171,11 @@ class LabelPoolingValidationTest {
                 () -> new MapFormat(10, 5, 0, 15, DType.FLOAT16, DType.UINT16));
         assertMessage("score type must be float32 or float16, got BFLOAT16",
                 () -> new MapFormat(10, 5, 15, 15, DType.BFLOAT16, DType.UINT16));
+        assertMessage("index type must be uint16 or int32, got INT64",
+                () -> new MapFormat(10, 5, 15, 15, DType.FLOAT16, DType.INT64));
+        assertMessage("classes must be >= 1, got 0", () -> new MapFormat(0, 1, 15, 15, DType.FLOAT16, DType.UINT16));
+        assertMessage("map size must be in [1, 4096] per side, got 15x5000",
+                () -> new MapFormat(10, 5, 15, 5000, DType.FLOAT16, DType.UINT16));
         MapFormat.RecordLayout l = new MapFormat(1000, 5, 15, 15, DType.FLOAT16, DType.UINT16).layout();
         assertEquals(new MapFormat.RecordLayout(0, 2256, 4544), l);
     }

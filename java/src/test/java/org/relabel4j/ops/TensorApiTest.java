@@ -111,6 +111,11 @@ class TensorApiTest {
                     () -> LabelPooling.builder(4).build().apply(scores, ids, boxes, null));
             assertTrue(e.getMessage().contains("indices: dtype int64 is not supported (expected [int32, uint16])"),
                     e.getMessage());
+            Tensor int8 = scores.to(org.bytedeco.pytorch.global.torch.ScalarType.Char);
+            e = assertThrows(IllegalArgumentException.class, () -> LabelPooling.builder(4).build().apply(int8, ids, boxes, null));
+            assertTrue(e.getMessage().contains("scores: unsupported tensor dtype Char"), e.getMessage());
+            e = assertThrows(IllegalArgumentException.class, () -> LabelPooling.builder(4).build().apply(scores, null, boxes, null));
+            assertTrue(e.getMessage().contains("indices must not be null"), e.getMessage());
         }
     }
 }
