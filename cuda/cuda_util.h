@@ -24,17 +24,37 @@ inline int32_t cuda_fail(cudaError_t err, const char *what) {
   return fail(status, "%s: %s (%s)", what, cudaGetErrorString(err), cudaGetErrorName(err));
 }
 
-// Makes `device` current on this thread, after checking that it exists.
-inline int32_t use_device(int32_t device) {
-  int count = 0;
-  cudaError_t err = cudaGetDeviceCount(&count);
-  if (err != cudaSuccess) return cuda_fail(err, "cudaGetDeviceCount");
-  if (device < 0 || device >= count)
-    return fail(RELABEL_ERR_ARGUMENT, "CUDA device %d does not exist (%d device(s))", device, count);
-  err = cudaSetDevice(device);
-  if (err != cudaSuccess) return cuda_fail(err, "cudaSetDevice");
-  return RELABEL_OK;
-}
+// Makes `device` current for the lifetime of the guard (after checking that it exists) and restores the
+// thread's previous device afterwards, so that callers sharing the thread (LibTorch) keep theirs.
+class DeviceGuard {
+ public:
+  DeviceGuard() = default;
+  DeviceGuard(const DeviceGuard &) = delete;
+  DeviceGuard &operator=(const DeviceGuard &) = delete;
+  ~DeviceGuard() {
+    if (changed_) cudaSetDevice(previous_);
+  }
+
+  int32_t enter(int32_t device) {
+    int count = 0;
+    cudaError_t err = cudaGetDeviceCount(&count);
+    if (err != cudaSuccess) return cuda_fail(err, "cudaGetDeviceCount");
+    if (device < 0 || device >= count)
+      return fail(RELABEL_ERR_ARGUMENT, "CUDA device %d does not exist (%d device(s))", device, count);
+    err = cudaGetDevice(&previous_);
+    if (err != cudaSuccess) return cuda_fail(err, "cudaGetDevice");
+    if (previous_ != device) {
+      err = cudaSetDevice(device);
+      if (err != cudaSuccess) return cuda_fail(err, "cudaSetDevice");
+      changed_ = true;
+    }
+    return RELABEL_OK;
+  }
+
+ private:
+  int previous_ = 0;
+  bool changed_ = false;
+};
 
 inline int32_t check_launch(const char *kernel) {
   const cudaError_t err = cudaGetLastError();

@@ -4,6 +4,7 @@
 // plain pooled logits, the softmax with one shared fill value for classes no cell touched (exp() only for
 // nonzero entries), or the renormalized distribution of probs mode. Maps are read straight from where they
 // live (a batch array, or records of a device-resident store); nothing dense is materialized.
+#include <atomic>
 #include <cmath>
 
 #include "common.h"
@@ -73,7 +74,8 @@ __global__ void __launch_bounds__(kBlock) label_pool_kernel(PoolArgs a) {
   const bool probs = a.mode == RELABEL_MODE_PROBS;
   const int K = a.k;
   float prob_total = 0.0f;
-  unsigned long long cells = 0, nonpositive = 0, bad = 0;
+  unsigned long long cells = 0, nonpositive = 0;
+  bool bad = false;
   for (int64_t cell = threadIdx.x; cell < hw; cell += blockDim.x) {
     const int r = static_cast<int>(cell / W), c = static_cast<int>(cell % W);
     const float w = wy[r] * wx[c];
@@ -90,34 +92,36 @@ __global__ void __launch_bounds__(kBlock) label_pool_kernel(PoolArgs a) {
     for (int j = 0; j < K; ++j) {
       const int64_t e = j * hw + cell;
       const int64_t cls = static_cast<int64_t>(id[e]);
+      if (cls < 0 || cls >= C) {
+        bad = true;
+        continue;
+      }
       float v = load_score(sc, e);
       if (probs) {
         v = softmax_term(v, m, a.inv_temperature) / sum;
         added += v;
       }
-      if (cls < 0 || cls >= C) {
-        ++bad;
-        continue;
-      }
       atomicAdd(&acc[cls * acc_stride], w * v);
     }
     prob_total += w * added;
   }
+  // Per-block totals, one atomic each (counts are small integers: exact in float reductions up to 2^24).
+  const float block_bad = block_reduce(bad ? 1.0f : 0.0f, SumOp<float>(), 0.0f, red);
   if (a.stats != nullptr) {
-    // Per-block totals, one atomic each (counts are small integers: exact in float reductions up to 2^24).
     const float block_cells = block_reduce(static_cast<float>(cells), SumOp<float>(), 0.0f, red);
     const float block_nonpositive = block_reduce(static_cast<float>(nonpositive), SumOp<float>(), 0.0f, red);
-    const float block_bad = block_reduce(static_cast<float>(bad), SumOp<float>(), 0.0f, red);
     if (threadIdx.x == 0) {
       atomicAdd(reinterpret_cast<unsigned long long *>(&a.stats->cells), static_cast<unsigned long long>(block_cells));
       atomicAdd(reinterpret_cast<unsigned long long *>(&a.stats->cells_top1_nonpositive),
                 static_cast<unsigned long long>(block_nonpositive));
-      if (block_bad > 0.0f)
-        atomicAdd(reinterpret_cast<unsigned long long *>(&a.stats->bad_entries),
-                  static_cast<unsigned long long>(block_bad));
+      if (block_bad > 0.0f) atomicAdd(reinterpret_cast<unsigned long long *>(&a.stats->bad_entries), 1ull);
     }
   }
   __syncthreads();  // acc complete
+  if (block_bad > 0.0f) {  // a class id outside [0, C): the map does not match C; make it loud
+    for (int c = threadIdx.x; c < C; c += blockDim.x) out[c * ss] = nanf("");
+    return;
+  }
 
   if (probs) {
     const float total = block_reduce(prob_total, SumOp<float>(), 0.0f, red);
@@ -155,9 +159,20 @@ __global__ void __launch_bounds__(kBlock) label_pool_kernel(PoolArgs a) {
   }
 }
 
+// The opt-in shared memory per block of each device, looked up once.
+int32_t max_shared_bytes(int32_t device, int *bytes) {
+  static std::atomic<int> cache[64];
+  if (device < 64 && (*bytes = cache[device].load(std::memory_order_relaxed)) > 0) return RELABEL_OK;
+  const cudaError_t err = cudaDeviceGetAttribute(bytes, cudaDevAttrMaxSharedMemoryPerBlockOptin, device);
+  if (err != cudaSuccess) return cuda_fail(err, "cudaDeviceGetAttribute");
+  if (device < 64) cache[device].store(*bytes, std::memory_order_relaxed);
+  return RELABEL_OK;
+}
+
 int32_t launch_pool(const relabel_map_spec &spec, const relabel_pool_params &p, PoolArgs a, int64_t batch,
                     int32_t device, relabel_stream stream) {
-  int32_t status = use_device(device);
+  DeviceGuard guard;
+  int32_t status = guard.enter(device);
   if (status != RELABEL_OK) return status;
   a.height = spec.height;
   a.width = spec.width;
@@ -174,8 +189,8 @@ int32_t launch_pool(const relabel_map_spec &spec, const relabel_pool_params &p, 
     return fail(RELABEL_ERR_ARGUMENT, "batch x S x S = %lld exceeds the CUDA grid limit; split the batch",
                 static_cast<long long>(blocks));
   int optin = 0;
-  cudaError_t err = cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, device);
-  if (err != cudaSuccess) return cuda_fail(err, "cudaDeviceGetAttribute");
+  status = max_shared_bytes(device, &optin);
+  if (status != RELABEL_OK) return status;
   const size_t base_bytes = static_cast<size_t>(spec.height + spec.width + 32) * sizeof(float);
   const size_t shared_bytes = base_bytes + static_cast<size_t>(spec.classes) * sizeof(float);
   a.acc_in_shared = shared_bytes <= static_cast<size_t>(optin);
@@ -191,7 +206,7 @@ int32_t launch_pool(const relabel_map_spec &spec, const relabel_pool_params &p, 
     kernel = spec.index_dtype == RELABEL_I32 ? label_pool_kernel<uint16_t, int32_t>
                                              : label_pool_kernel<uint16_t, uint16_t>;
   if (bytes > 48 * 1024) {
-    err = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(bytes));
+    const cudaError_t err = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(bytes));
     if (err != cudaSuccess) return cuda_fail(err, "cudaFuncSetAttribute");
   }
   kernel<<<static_cast<unsigned>(blocks), kBlock, bytes, static_cast<cudaStream_t>(stream)>>>(a);

@@ -27,7 +27,8 @@ extern "C" int32_t relabel_cuda_device_name(int32_t device, char *name, int32_t 
   clear_error();
   if (name == nullptr || capacity < 1) return fail(RELABEL_ERR_ARGUMENT, "name buffer is NULL or empty");
   name[0] = '\0';
-  int32_t status = use_device(device);
+  DeviceGuard guard;
+  int32_t status = guard.enter(device);
   if (status != RELABEL_OK) return status;
   cudaDeviceProp prop;
   const cudaError_t err = cudaGetDeviceProperties(&prop, device);
@@ -41,7 +42,8 @@ extern "C" int32_t relabel_cuda_malloc(int32_t device, void **ptr, size_t bytes)
   clear_error();
   if (ptr == nullptr) return fail(RELABEL_ERR_ARGUMENT, "ptr is NULL");
   *ptr = nullptr;
-  int32_t status = use_device(device);
+  DeviceGuard guard;
+  int32_t status = guard.enter(device);
   if (status != RELABEL_OK) return status;
   const cudaError_t err = cudaMalloc(ptr, bytes == 0 ? 1 : bytes);
   return err == cudaSuccess ? RELABEL_OK : cuda_fail(err, "cudaMalloc");
@@ -77,7 +79,8 @@ extern "C" int32_t relabel_cuda_memset(void *ptr, int32_t value, size_t bytes) {
 
 extern "C" int32_t relabel_cuda_synchronize(int32_t device, relabel_stream stream) {
   clear_error();
-  int32_t status = use_device(device);
+  DeviceGuard guard;
+  int32_t status = guard.enter(device);
   if (status != RELABEL_OK) return status;
   const cudaError_t err = cudaStreamSynchronize(static_cast<cudaStream_t>(stream));
   return err == cudaSuccess ? RELABEL_OK : cuda_fail(err, "cudaStreamSynchronize");

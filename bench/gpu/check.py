@@ -97,6 +97,8 @@ def load_lib(path):
         fn.restype, fn.argtypes = restype, list(argtypes)
 
     sig("relabel_version", ctypes.c_char_p)
+    if hasattr(lib, "relabel_build_info"):
+        sig("relabel_build_info", ctypes.c_char_p)
     sig("relabel_abi_version", c_int32)
     sig("relabel_last_error", ctypes.c_char_p)
     sig("relabel_record_layout_of", c_int32, P_SPEC, P_LAYOUT)
@@ -324,8 +326,11 @@ def random_topk_maps(gen, B, k, H, W, C):
     """Descending scores (float32, mixed sign) and distinct class ids per cell, [B,k,H,W]."""
     n = B * H * W
     scores = (torch.randn(n, k, generator=gen) * 3.0 + 1.0).sort(dim=1, descending=True).values
-    ids = torch.randint(C, (n, k), generator=gen)
-    while True:  # resample the rows with a repeated id
+    if n * C <= 2e7:  # small: a random permutation per cell
+        ids = torch.rand(n, C, generator=gen).argsort(dim=1)[:, :k].contiguous()
+    else:
+        ids = torch.randint(C, (n, k), generator=gen)
+    while True:  # resample the rows with a repeated id (k << C here)
         s = ids.sort(dim=1).values
         dup = (s[:, 1:] == s[:, :-1]).any(dim=1) if k > 1 else torch.zeros(n, dtype=torch.bool)
         if not bool(dup.any()):
@@ -1070,6 +1075,7 @@ def main():
     ap.add_argument("--device", default=None, choices=["cuda", "cpu"])
     ap.add_argument("--seeds", type=int, default=None, help="seeds of the random LabelPooling grid (cuda 3, cpu 1)")
     ap.add_argument("--full", action="store_true", help="full-size grid on the CPU too")
+    ap.add_argument("--cases", default=None, help="only these LabelPooling grid cases (comma-separated numbers)")
     ap.add_argument("--quick", action="store_true", help="reduced grid on CUDA too")
     ap.add_argument("--timing", dest="timing", action="store_true", default=None)
     ap.add_argument("--no-timing", dest="timing", action="store_false")
@@ -1089,6 +1095,9 @@ def main():
 
     lib = load_lib(a.lib)
     info["relabel_version"] = lib.relabel_version().decode()
+    if hasattr(lib, "relabel_build_info"):
+        info["relabel_build_info"] = lib.relabel_build_info().decode()
+        print(f"librelabel {info['relabel_version']}: {info['relabel_build_info']}", flush=True)
     rep.add("abi version", lib.relabel_abi_version() == RELABEL_ABI_VERSION,
             f"relabel_abi_version() = {lib.relabel_abi_version()}, this script speaks {RELABEL_ABI_VERSION}")
     if os.path.exists(a.header):
@@ -1138,8 +1147,14 @@ def main():
 
         cases = pool_cases(seeds, full)
         print(f"LabelPooling: {len(cases)} random cases", flush=True)
+        only = {int(x) for x in a.cases.split(",")} if a.cases else None
         for i, cs in enumerate(cases):
+            if only is not None and i not in only:
+                continue
+            t1 = time.time()
             rep.guarded(f"pool case {i} {cs}", lambda: check_pool_case(rep, be, lib, cs, chunk_bytes, i))
+            print(f"  pool#{i} B={cs['B']} k={cs['k']} {cs['H']}x{cs['W']} C={cs['C']} S={cs['S']}: "
+                  f"{time.time() - t1:.1f}s", flush=True)
         print(f"  ... {time.time() - t0:.1f}s", flush=True)
         rep.guarded("pool special cases", lambda: check_pool_special(rep, be, lib))
         rep.guarded("topk", lambda: check_topk(rep, be, full))

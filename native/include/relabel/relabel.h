@@ -95,7 +95,8 @@ typedef struct relabel_pool_params {
 typedef struct relabel_pool_stats {
   int64_t cells;                  /* (output position, map cell) pairs with nonzero pooling weight */
   int64_t cells_top1_nonpositive; /* of those, cells whose top-1 score is <= 0 (logits mode: see docs) */
-  int64_t bad_entries;            /* CUDA only: record indices or class ids out of range (outputs NaN) */
+  int64_t bad_entries;            /* CUDA only: output positions (crop, bin) whose box, record index or class ids
+                                     are invalid; they are written as NaN */
 } relabel_pool_stats;
 
 /*

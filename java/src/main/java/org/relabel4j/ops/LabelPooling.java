@@ -342,9 +342,10 @@ public final class LabelPooling {
                 NativeStatus.check(RelabelNative.relabel_cuda_synchronize(device, stream), "cuda label_pool");
                 NdArray s = stats.download(DType.INT64, 3);
                 if (s.getLong(2) > 0)
-                    throw new IllegalArgumentException((records == null ? "boxes" : "boxes/recordIndices") + ": "
-                            + s.getLong(2) + " crop(s) of the batch have a non-finite box, a box coordinate outside "
-                            + "[-64, 64], " + (records == null ? "" : "a record index outside [0, " + numRecords + "), ")
+                    throw new IllegalArgumentException((records == null ? "boxes/indices" : "boxes/recordIndices/records")
+                            + ": " + s.getLong(2) + " output position(s) of the batch come from a non-finite box, a box "
+                            + "coordinate outside [-64, 64], " + (records == null ? ""
+                                    : "a record index outside [0, " + numRecords + "), ")
                             + "or a class id outside [0, " + classes + ")");
                 noteStats(s.getLong(0), s.getLong(1));
             }
