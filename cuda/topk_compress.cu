@@ -31,6 +31,40 @@ struct TopkArgs {
   int32_t *flags;
 };
 
+// Offers value v of class c to a descending top-k list (ties keep the earlier, lower class id).
+template <int KCAP>
+__device__ __forceinline__ void offer(float (&best)[KCAP], int (&best_id)[KCAP], int k, float v, int c) {
+  if (!(v > best[k - 1])) return;
+  best[k - 1] = v;
+  best_id[k - 1] = c;
+#pragma unroll
+  for (int j = KCAP - 1; j > 0; --j) {
+    if (j < k && best[j] > best[j - 1]) {
+      const float tv = best[j];
+      best[j] = best[j - 1];
+      best[j - 1] = tv;
+      const int ti = best_id[j];
+      best_id[j] = best_id[j - 1];
+      best_id[j - 1] = ti;
+    }
+  }
+}
+
+// Writes entry o of the outputs (fp16 rounding flags an overflow; a missing id, -1, is written as 0 in uint16).
+__device__ __forceinline__ void write_entry(const TopkArgs &a, int64_t o, float v, int id, int &flags) {
+  if (a.score_dtype == RELABEL_F16) {
+    const uint16_t h = float_to_half(v);
+    if ((h & 0x7c00u) == 0x7c00u && is_finite(v)) flags |= RELABEL_FLAG_F16_OVERFLOW;
+    static_cast<uint16_t *>(a.scores)[o] = h;
+  } else {
+    static_cast<float *>(a.scores)[o] = v;
+  }
+  if (a.index_dtype == RELABEL_U16)
+    static_cast<uint16_t *>(a.indices)[o] = static_cast<uint16_t>(id < 0 ? 0 : id);
+  else
+    static_cast<int32_t *>(a.indices)[o] = id;
+}
+
 // One thread per location (used for k > 16). KCAP: compile-time capacity; EXACT: k == KCAP, so that the lists
 // live in registers.
 template <typename In, int KCAP, bool EXACT>
@@ -55,36 +89,12 @@ __global__ void __launch_bounds__(kBlock) topk_kernel(const In *__restrict__ den
       flags |= RELABEL_FLAG_NONFINITE;
       continue;
     }
-    if (!(v > best[k - 1])) continue;  // ties keep the earlier (lower) class id
-    best[k - 1] = v;
-    best_id[k - 1] = c;
-#pragma unroll
-    for (int j = KCAP - 1; j > 0; --j) {
-      if (j < k && best[j] > best[j - 1]) {
-        const float tv = best[j];
-        best[j] = best[j - 1];
-        best[j - 1] = tv;
-        const int ti = best_id[j];
-        best_id[j] = best_id[j - 1];
-        best_id[j - 1] = ti;
-      }
-    }
+    offer(best, best_id, k, v, c);
   }
 #pragma unroll
   for (int j = 0; j < KCAP; ++j) {
     if (j >= k) break;
-    const int64_t o = (b * k + j) * a.hw + loc;
-    if (a.score_dtype == RELABEL_F16) {
-      const uint16_t h = float_to_half(best[j]);
-      if ((h & 0x7c00u) == 0x7c00u && is_finite(best[j])) flags |= RELABEL_FLAG_F16_OVERFLOW;
-      static_cast<uint16_t *>(a.scores)[o] = h;
-    } else {
-      static_cast<float *>(a.scores)[o] = best[j];
-    }
-    if (a.index_dtype == RELABEL_U16)
-      static_cast<uint16_t *>(a.indices)[o] = static_cast<uint16_t>(best_id[j] < 0 ? 0 : best_id[j]);
-    else
-      static_cast<int32_t *>(a.indices)[o] = best_id[j];
+    write_entry(a, (b * k + j) * a.hw + loc, best[j], best_id[j], flags);
   }
   if (flags != 0 && a.flags != nullptr) atomicOr(a.flags, flags);
 }
@@ -126,20 +136,7 @@ __global__ void __launch_bounds__(kBlock) topk_split_kernel(const In *__restrict
         flags |= RELABEL_FLAG_NONFINITE;
         continue;
       }
-      if (!(v > best[k - 1])) continue;  // ties keep the earlier (lower) class id of this slice
-      best[k - 1] = v;
-      best_id[k - 1] = c;
-#pragma unroll
-      for (int j = KCAP - 1; j > 0; --j) {
-        if (j < k && best[j] > best[j - 1]) {
-          const float tv = best[j];
-          best[j] = best[j - 1];
-          best[j - 1] = tv;
-          const int ti = best_id[j];
-          best_id[j] = best_id[j - 1];
-          best_id[j - 1] = ti;
-        }
-      }
+      offer(best, best_id, k, v, c);
     }
   }
 #pragma unroll
@@ -168,18 +165,7 @@ __global__ void __launch_bounds__(kBlock) topk_split_kernel(const In *__restrict
         }
       }
       ++head[pick];
-      const int64_t o = (b * k + j) * a.hw + loc;
-      if (a.score_dtype == RELABEL_F16) {
-        const uint16_t h = float_to_half(pv);
-        if ((h & 0x7c00u) == 0x7c00u && is_finite(pv)) flags |= RELABEL_FLAG_F16_OVERFLOW;
-        static_cast<uint16_t *>(a.scores)[o] = h;
-      } else {
-        static_cast<float *>(a.scores)[o] = pv;
-      }
-      if (a.index_dtype == RELABEL_U16)
-        static_cast<uint16_t *>(a.indices)[o] = static_cast<uint16_t>(pi < 0 ? 0 : pi);
-      else
-        static_cast<int32_t *>(a.indices)[o] = pi;
+      write_entry(a, (b * k + j) * a.hw + loc, pv, pi, flags);
     }
   }
   if (flags != 0 && a.flags != nullptr) atomicOr(a.flags, flags);
