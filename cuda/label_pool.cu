@@ -20,6 +20,8 @@ struct PoolArgs {
   int64_t score_stride;
   const char *indices;
   int64_t index_stride;
+  const char *quant;  // uint8 scores: the records' quantization blocks; else NULL
+  int64_t quant_stride;
   const int64_t *record_indices;  // NULL: crop i reads map i
   int64_t num_maps;
   const float *boxes;
@@ -62,6 +64,7 @@ __global__ void __launch_bounds__(kBlock) label_pool_kernel(PoolArgs a) {
   }
   const ScoreT *sc = reinterpret_cast<const ScoreT *>(a.scores + map * a.score_stride);
   const IndexT *id = reinterpret_cast<const IndexT *>(a.indices + map * a.index_stride);
+  const Dequant dq = load_dequant(a.quant, a.quant_stride, map);
   const RoiGeometry g = roi_geometry(box, a.box_order, H, W, S);
 
   for (int i = threadIdx.x; i < H + W; i += blockDim.x) smem[i] = 0.0f;
@@ -81,12 +84,12 @@ __global__ void __launch_bounds__(kBlock) label_pool_kernel(PoolArgs a) {
     const float w = wy[r] * wx[c];
     if (w == 0.0f) continue;
     ++cells;
-    if (load_score(sc, cell) <= 0.0f) ++nonpositive;
+    if (load_score(sc, cell, dq) <= 0.0f) ++nonpositive;
     float m = 0.0f, sum = 0.0f;
     if (probs) {  // the cell's softmax over its top-k
-      m = load_score(sc, cell);
-      for (int j = 1; j < K; ++j) m = fmaxf(m, load_score(sc, j * hw + cell));
-      for (int j = 0; j < K; ++j) sum += softmax_term(load_score(sc, j * hw + cell), m, a.inv_temperature);
+      m = load_score(sc, cell, dq);
+      for (int j = 1; j < K; ++j) m = fmaxf(m, load_score(sc, j * hw + cell, dq));
+      for (int j = 0; j < K; ++j) sum += softmax_term(load_score(sc, j * hw + cell, dq), m, a.inv_temperature);
     }
     float added = 0.0f;
     for (int j = 0; j < K; ++j) {
@@ -96,7 +99,7 @@ __global__ void __launch_bounds__(kBlock) label_pool_kernel(PoolArgs a) {
         bad = true;
         continue;
       }
-      float v = load_score(sc, e);
+      float v = load_score(sc, e, dq);
       if (probs) {
         v = softmax_term(v, m, a.inv_temperature) / sum;
         added += v;
@@ -200,11 +203,13 @@ int32_t launch_pool(const relabel_map_spec &spec, const relabel_pool_params &p, 
                 spec.height, spec.width, bytes, optin);
 
   void (*kernel)(PoolArgs);
+  const bool i32 = spec.index_dtype == RELABEL_I32;
   if (spec.score_dtype == RELABEL_F32)
-    kernel = spec.index_dtype == RELABEL_I32 ? label_pool_kernel<float, int32_t> : label_pool_kernel<float, uint16_t>;
+    kernel = i32 ? label_pool_kernel<float, int32_t> : label_pool_kernel<float, uint16_t>;
+  else if (spec.score_dtype == RELABEL_F16)
+    kernel = i32 ? label_pool_kernel<uint16_t, int32_t> : label_pool_kernel<uint16_t, uint16_t>;
   else
-    kernel = spec.index_dtype == RELABEL_I32 ? label_pool_kernel<uint16_t, int32_t>
-                                             : label_pool_kernel<uint16_t, uint16_t>;
+    kernel = i32 ? label_pool_kernel<uint8_t, int32_t> : label_pool_kernel<uint8_t, uint16_t>;
   if (bytes > 48 * 1024) {
     const cudaError_t err = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(bytes));
     if (err != cudaSuccess) return cuda_fail(err, "cudaFuncSetAttribute");
@@ -215,13 +220,15 @@ int32_t launch_pool(const relabel_map_spec &spec, const relabel_pool_params &p, 
 
 // Where the maps and crops of a call live; launch_pool fills in the geometry and options.
 PoolArgs pool_args(const char *scores, int64_t score_stride, const char *indices, int64_t index_stride,
-                   const int64_t *record_indices, int64_t num_maps, const float *boxes, const uint8_t *flips,
-                   float *out, relabel_pool_stats *stats) {
+                   const char *quant, const int64_t *record_indices, int64_t num_maps, const float *boxes,
+                   const uint8_t *flips, float *out, relabel_pool_stats *stats) {
   PoolArgs a{};
   a.scores = scores;
   a.score_stride = score_stride;
   a.indices = indices;
   a.index_stride = index_stride;
+  a.quant = quant;
+  a.quant_stride = score_stride;  // quantization blocks exist only in records: one per record_size
   a.record_indices = record_indices;
   a.num_maps = num_maps;
   a.boxes = boxes;
@@ -250,14 +257,15 @@ extern "C" int32_t relabel_cuda_label_pool(const relabel_map_spec *spec, const r
                                            int32_t device, relabel_stream stream) {
   clear_error();
   int32_t status = check_common(spec, params);
+  if (status == RELABEL_OK) status = check_dense_scores(spec);
   if (status == RELABEL_OK) status = check_pool_buffers(scores, indices, batch, boxes, out, false, 0, nullptr);
   if (status != RELABEL_OK || batch == 0) return status;
   const int64_t entries = static_cast<int64_t>(spec->k) * spec->height * spec->width;
   const PoolArgs a = pool_args(static_cast<const char *>(scores),
                                entries * static_cast<int64_t>(dtype_size(spec->score_dtype)),
                                static_cast<const char *>(indices),
-                               entries * static_cast<int64_t>(dtype_size(spec->index_dtype)), nullptr, batch, boxes,
-                               flips, out, stats);
+                               entries * static_cast<int64_t>(dtype_size(spec->index_dtype)), nullptr, nullptr,
+                               batch, boxes, flips, out, stats);
   return launch_pool(*spec, *params, a, batch, device, stream);
 }
 
@@ -274,6 +282,7 @@ extern "C" int32_t relabel_cuda_label_pool_gather(const relabel_map_spec *spec, 
   const relabel_record_layout layout = record_layout(*spec);
   const char *base = static_cast<const char *>(records);
   const PoolArgs a = pool_args(base + layout.scores_offset, layout.record_size, base + layout.indices_offset,
-                               layout.record_size, record_indices, num_records, boxes, flips, out, stats);
+                               layout.record_size, layout.quant_offset >= 0 ? base + layout.quant_offset : nullptr,
+                               record_indices, num_records, boxes, flips, out, stats);
   return launch_pool(*spec, *params, a, batch, device, stream);
 }

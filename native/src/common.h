@@ -79,9 +79,27 @@ RELABEL_HD float bf16_to_float(uint16_t b) { return bits_float(static_cast<uint3
 
 RELABEL_HD bool is_finite(float v) { return (float_bits(v) & 0x7f800000u) != 0x7f800000u; }
 
-// Scores of a top-k map are stored as float (RELABEL_F32) or as fp16 bits (RELABEL_F16).
-RELABEL_HD float load_score(const float *p, int64_t i) { return p[i]; }
-RELABEL_HD float load_score(const uint16_t *p, int64_t i) { return half_to_float(p[i]); }
+// How a map's stored scores become floats: float32 (RELABEL_F32) and fp16 (RELABEL_F16) exactly; uint8
+// (RELABEL_U8, records only) as offset + scale * q with the record's own scale and offset.
+struct Dequant {
+  float scale, offset;
+};
+RELABEL_HD float load_score(const float *p, int64_t i, Dequant) { return p[i]; }
+RELABEL_HD float load_score(const uint16_t *p, int64_t i, Dequant) { return half_to_float(p[i]); }
+RELABEL_HD float load_score(const uint8_t *p, int64_t i, Dequant d) {
+  return d.offset + d.scale * static_cast<float>(p[i]);
+}
+
+// The dequantization of map `map` whose quantization block is at quant + map * stride (quant NULL: none).
+RELABEL_HD Dequant load_dequant(const char *quant, int64_t stride, int64_t map) {
+  Dequant d{1.0f, 0.0f};
+  if (quant != nullptr) {
+    const float *q = reinterpret_cast<const float *>(quant + map * stride);
+    d.scale = q[0];
+    d.offset = q[1];
+  }
+  return d;
+}
 
 // RoIAlign geometry of one crop box: torchvision's roi_align(aligned=False, spatial_scale=1, sampling_ratio=-1)
 // over the box (x1*W-0.5, y1*H-0.5, x2*W-0.5, y2*H-0.5), with its exact float arithmetic.

@@ -16,12 +16,15 @@
 namespace relabel {
 namespace {
 
-// Where the maps of a batch live: map m's scores at scores + m * score_stride (bytes), ids likewise.
+// Where the maps of a batch live: map m's scores at scores + m * score_stride (bytes), ids and (uint8 scores) the
+// quantization block likewise.
 struct MapSource {
   const char *scores;
   int64_t score_stride;
   const char *indices;
   int64_t index_stride;
+  const char *quant;  // NULL unless the scores are uint8
+  int64_t quant_stride;
   const int64_t *record_indices;  // crop i reads map record_indices[i]; NULL: map i
 };
 
@@ -163,17 +166,18 @@ void cell_probs(const float *scores, const relabel_map_spec &spec, float inv_t, 
 }
 
 // The scores of the cells in rows [r0, r1) x cols [c0, c1) as float, in the map's [k,H,W] layout: the map itself
-// for float scores, else converted into buf (contiguous runs, so the fp16 conversion vectorizes).
-const float *scores_as_float(const float *scores, const relabel_map_spec &, int, int, int, int, float *) {
+// for float scores, else converted into buf (contiguous runs, so the conversion vectorizes).
+const float *scores_as_float(const float *scores, Dequant, const relabel_map_spec &, int, int, int, int, float *) {
   return scores;
 }
-const float *scores_as_float(const uint16_t *scores, const relabel_map_spec &spec, int r0, int r1, int c0, int c1,
-                             float *buf) {
+template <typename ScoreT>
+const float *scores_as_float(const ScoreT *scores, Dequant dq, const relabel_map_spec &spec, int r0, int r1, int c0,
+                             int c1, float *buf) {
   const int64_t hw = static_cast<int64_t>(spec.height) * spec.width;
   for (int j = 0; j < spec.k; ++j)
     for (int r = r0; r < r1; ++r) {
       const int64_t row = j * hw + static_cast<int64_t>(r) * spec.width;
-      for (int c = c0; c < c1; ++c) buf[row + c] = half_to_float(scores[row + c]);
+      for (int c = c0; c < c1; ++c) buf[row + c] = load_score(scores, row + c, dq);
     }
   return buf;
 }
@@ -213,7 +217,8 @@ bool pool_crops(const relabel_map_spec &spec, const relabel_pool_params &p, cons
       nonzero_range(&s.wx()[bin * W], W, lo, hi);
       if (lo < hi) win_c0 = std::min(win_c0, lo), win_c1 = std::max(win_c1, hi);
     }
-    const float *f = scores_as_float(sc, spec, win_r0, win_r1, win_c0, win_c1, s.scores());
+    const Dequant dq = load_dequant(src.quant, src.quant_stride, map);
+    const float *f = scores_as_float(sc, dq, spec, win_r0, win_r1, win_c0, win_c1, s.scores());
     if (probs) cell_probs(f, spec, inv_t, win_r0, win_r1, win_c0, win_c1, s.probs(), s.prob_sum());
     const bool flip = flips != nullptr && flips[b] != 0;
     float *out_b = out + b * static_cast<int64_t>(C) * ss;
@@ -282,14 +287,19 @@ int32_t run_pool(const relabel_map_spec &spec, const relabel_pool_params &p, con
   parallel_for(threads, batch, [&](int w, int64_t begin, int64_t end) {
     try {
       Scratch scratch(spec, p.out_size, probs);
-      if (spec.score_dtype == RELABEL_F32 && spec.index_dtype == RELABEL_I32)
-        pool_crops<float, int32_t>(spec, p, src, boxes, flips, out, begin, end, scratch, worker_stats[w], bad[w]);
-      else if (spec.score_dtype == RELABEL_F32)
-        pool_crops<float, uint16_t>(spec, p, src, boxes, flips, out, begin, end, scratch, worker_stats[w], bad[w]);
-      else if (spec.index_dtype == RELABEL_I32)
-        pool_crops<uint16_t, int32_t>(spec, p, src, boxes, flips, out, begin, end, scratch, worker_stats[w], bad[w]);
+      auto run = [&](auto score_type) {
+        using ScoreT = decltype(score_type);
+        if (spec.index_dtype == RELABEL_I32)
+          pool_crops<ScoreT, int32_t>(spec, p, src, boxes, flips, out, begin, end, scratch, worker_stats[w], bad[w]);
+        else
+          pool_crops<ScoreT, uint16_t>(spec, p, src, boxes, flips, out, begin, end, scratch, worker_stats[w], bad[w]);
+      };
+      if (spec.score_dtype == RELABEL_F32)
+        run(float{});
+      else if (spec.score_dtype == RELABEL_F16)
+        run(uint16_t{});
       else
-        pool_crops<uint16_t, uint16_t>(spec, p, src, boxes, flips, out, begin, end, scratch, worker_stats[w], bad[w]);
+        run(uint8_t{});
     } catch (const std::bad_alloc &) {
       alloc_failed[w] = 1;
     }
@@ -328,13 +338,14 @@ extern "C" int32_t relabel_label_pool(const relabel_map_spec *spec, const relabe
                                       const uint8_t *flips, float *out, relabel_pool_stats *stats) {
   clear_error();
   int32_t status = check_common(spec, params);
+  if (status == RELABEL_OK) status = check_dense_scores(spec);
   if (status == RELABEL_OK) status = check_pool_buffers(scores, indices, batch, boxes, out, false, 0, nullptr);
   if (status == RELABEL_OK) status = check_boxes(boxes, batch);
   if (status != RELABEL_OK || batch == 0) return status;
   const int64_t entries = static_cast<int64_t>(spec->k) * spec->height * spec->width;
   const MapSource src{static_cast<const char *>(scores), entries * static_cast<int64_t>(dtype_size(spec->score_dtype)),
                       static_cast<const char *>(indices),
-                      entries * static_cast<int64_t>(dtype_size(spec->index_dtype)), nullptr};
+                      entries * static_cast<int64_t>(dtype_size(spec->index_dtype)), nullptr, 0, nullptr};
   return run_pool(*spec, *params, src, batch, boxes, flips, out, stats);
 }
 
@@ -352,6 +363,7 @@ extern "C" int32_t relabel_label_pool_gather(const relabel_map_spec *spec, const
   const relabel_record_layout layout = record_layout(*spec);
   const char *base = static_cast<const char *>(records);
   const MapSource src{base + layout.scores_offset, layout.record_size, base + layout.indices_offset,
+                      layout.record_size, layout.quant_offset >= 0 ? base + layout.quant_offset : nullptr,
                       layout.record_size, record_indices};
   return run_pool(*spec, *params, src, batch, boxes, flips, out, stats);
 }

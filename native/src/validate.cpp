@@ -24,6 +24,8 @@ size_t dtype_size(int32_t dtype) {
     case RELABEL_BF16:
     case RELABEL_U16:
       return 2;
+    case RELABEL_U8:
+      return 1;
     default:
       return 0;
   }
@@ -36,6 +38,7 @@ const char *dtype_name(int32_t dtype) {
     case RELABEL_BF16: return "bfloat16";
     case RELABEL_U16: return "uint16";
     case RELABEL_I32: return "int32";
+    case RELABEL_U8: return "uint8";
     default: return "unknown";
   }
 }
@@ -51,8 +54,8 @@ int32_t check_map_spec(const relabel_map_spec *spec) {
     return fail(RELABEL_ERR_ARGUMENT, "map height must be in [1, %d], got %d", kMaxMapSide, spec->height);
   if (spec->width < 1 || spec->width > kMaxMapSide)
     return fail(RELABEL_ERR_ARGUMENT, "map width must be in [1, %d], got %d", kMaxMapSide, spec->width);
-  if (spec->score_dtype != RELABEL_F32 && spec->score_dtype != RELABEL_F16)
-    return fail(RELABEL_ERR_ARGUMENT, "score dtype must be float32 or float16, got %s (%d)",
+  if (spec->score_dtype != RELABEL_F32 && spec->score_dtype != RELABEL_F16 && spec->score_dtype != RELABEL_U8)
+    return fail(RELABEL_ERR_ARGUMENT, "score dtype must be float32, float16 or uint8, got %s (%d)",
                 dtype_name(spec->score_dtype), spec->score_dtype);
   if (spec->index_dtype != RELABEL_U16 && spec->index_dtype != RELABEL_I32)
     return fail(RELABEL_ERR_ARGUMENT, "index dtype must be uint16 or int32, got %s (%d)",
@@ -86,9 +89,17 @@ relabel_record_layout record_layout(const relabel_map_spec &spec) {
   relabel_record_layout layout;
   layout.scores_offset = 0;
   layout.indices_offset = align_up(entries * static_cast<int64_t>(dtype_size(spec.score_dtype)), 16);
-  layout.record_size =
-      align_up(layout.indices_offset + entries * static_cast<int64_t>(dtype_size(spec.index_dtype)), 64);
+  const int64_t end = layout.indices_offset + entries * static_cast<int64_t>(dtype_size(spec.index_dtype));
+  layout.quant_offset = spec.score_dtype == RELABEL_U8 ? align_up(end, 16) : -1;
+  layout.record_size = align_up(spec.score_dtype == RELABEL_U8 ? layout.quant_offset + 8 : end, 64);
   return layout;
+}
+
+int32_t check_dense_scores(const relabel_map_spec *spec) {
+  if (spec->score_dtype == RELABEL_U8)
+    return fail(RELABEL_ERR_ARGUMENT,
+                "uint8 scores carry a per-record scale and offset: pool them from records with label_pool_gather");
+  return RELABEL_OK;
 }
 
 int32_t check_pool_buffers(const void *scores_or_records, const void *indices, int64_t batch, const float *boxes,

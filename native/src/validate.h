@@ -17,6 +17,9 @@ int32_t check_map_spec(const relabel_map_spec *spec);
 int32_t check_pool_params(const relabel_pool_params *params);
 relabel_record_layout record_layout(const relabel_map_spec &spec);
 
+// label_pool (maps in plain arrays) cannot take uint8 scores: their scale lives in records.
+int32_t check_dense_scores(const relabel_map_spec *spec);
+
 // label_pool / label_pool_gather: non-null buffers for a non-empty batch, batch >= 0, num_records >= 0.
 int32_t check_pool_buffers(const void *scores_or_records, const void *indices, int64_t batch, const float *boxes,
                            float *out, bool gather, int64_t num_records, const int64_t *record_indices);

@@ -326,6 +326,51 @@ void check_labelpool_case(const LabelpoolCase &c, bool cuda, float rtol) {
   const auto gathered =
       run_gather(cuda, half.spec, records, c.n, rec_of_crop, c.boxes.as<float>(), nullptr, params(1, RELABEL_MODE_LOGITS, 1));
   close(tag + " gather == label_pool", gathered, direct, cuda ? 1e-5f : 0.0f, cuda ? 1e-8f : 0.0f);
+
+  // uint8 records: each map quantized with its own scale and offset; pooling them equals pooling the
+  // dequantized floats (computed here with the same arithmetic) through label_pool.
+  relabel_map_spec q8 = half.spec;
+  q8.score_dtype = RELABEL_U8;
+  relabel_record_layout ql;
+  EXPECT(relabel_record_layout_of(&q8, &ql) == RELABEL_OK && ql.quant_offset >= ql.indices_offset + entries * 2 &&
+             ql.quant_offset % 16 == 0 && ql.record_size % 64 == 0,
+         "uint8 layout %lld %lld %lld", static_cast<long long>(ql.indices_offset), static_cast<long long>(ql.quant_offset),
+         static_cast<long long>(ql.record_size));
+  std::vector<char> qrecords(static_cast<size_t>(c.n * ql.record_size), 0);
+  std::vector<float> dequantized(static_cast<size_t>(c.n * entries));
+  for (int64_t crop = 0; crop < c.n; ++crop) {
+    const float *src = c.scores.as<float>() + crop * entries;
+    const float lo = *std::min_element(src, src + entries), hi = *std::max_element(src, src + entries);
+    const float scale = (hi - lo) / 255.0f, offset = lo;
+    char *rec = qrecords.data() + crop * ql.record_size;
+    for (int64_t e = 0; e < entries; ++e) {
+      const uint8_t q = static_cast<uint8_t>(std::lround(scale > 0 ? (src[e] - lo) / scale : 0.0f));
+      rec[ql.scores_offset + e] = static_cast<char>(q);
+      dequantized[crop * entries + e] = relabel::load_score(&q, 0, relabel::Dequant{scale, offset});
+    }
+    std::memcpy(rec + ql.indices_offset, i16.data() + crop * entries, entries * 2);
+    const float block[2] = {scale, offset};
+    std::memcpy(rec + ql.quant_offset, block, sizeof block);
+  }
+  std::vector<int64_t> identity(static_cast<size_t>(c.n));
+  for (int64_t i = 0; i < c.n; ++i) identity[i] = i;
+  PoolInput deq = in;
+  deq.spec.index_dtype = RELABEL_U16;
+  deq.scores = dequantized.data();
+  deq.score_bytes = dequantized.size() * 4;
+  deq.indices = i16.data();
+  deq.index_bytes = i16.size() * 2;
+  for (int mode : {RELABEL_MODE_LOGITS, RELABEL_MODE_PROBS}) {
+    const auto via_floats = run_pool(cuda, deq, params(2, mode, 1));
+    const auto via_u8 = run_gather(cuda, q8, qrecords, c.n, identity, c.boxes.as<float>(), nullptr, params(2, mode, 1));
+    close(tag + " uint8 records == dequantized floats, mode " + std::to_string(mode), via_u8, via_floats,
+          cuda ? 1e-5f : 0.0f, cuda ? 1e-8f : 0.0f);
+  }
+  // The quantization error stays within half a step of each map's range.
+  const float step = 16.0f / 255.0f;
+  close(tag + " uint8 records vs fp32 golden", run_gather(cuda, q8, qrecords, c.n, identity, c.boxes.as<float>(),
+                                                          nullptr, params(1, RELABEL_MODE_LOGITS, 0)),
+        pooled_want, 0.0f, step);
 }
 
 int suite_labelpool(bool cuda) {
@@ -501,8 +546,12 @@ int suite_errors() {
   EXPECT(pool(bad, p) == RELABEL_ERR_ARGUMENT && message_has("uint16 class ids cannot hold classes = 70000"), "%s",
          relabel_last_error());
   bad = spec, bad.score_dtype = RELABEL_BF16;
-  EXPECT(pool(bad, p) == RELABEL_ERR_ARGUMENT && message_has("score dtype must be float32 or float16, got bfloat16"),
+  EXPECT(pool(bad, p) == RELABEL_ERR_ARGUMENT &&
+             message_has("score dtype must be float32, float16 or uint8, got bfloat16"),
          "%s", relabel_last_error());
+  bad = spec, bad.score_dtype = RELABEL_U8;
+  EXPECT(pool(bad, p) == RELABEL_ERR_ARGUMENT && message_has("uint8 scores carry a per-record scale"), "%s",
+         relabel_last_error());
   relabel_pool_params bp = p;
   bp.temperature = 0.0f;
   EXPECT(pool(spec, bp) == RELABEL_ERR_ARGUMENT && message_has("temperature must be finite and > 0, got 0"), "%s",
@@ -523,7 +572,7 @@ int suite_errors() {
   // Gather: a record index out of range.
   relabel_record_layout layout;
   relabel_record_layout_of(&spec, &layout);
-  EXPECT(layout.indices_offset == 4512 && layout.record_size == 9024, "layout %lld %lld",
+  EXPECT(layout.indices_offset == 4512 && layout.record_size == 9024 && layout.quant_offset == -1, "layout %lld %lld",
          static_cast<long long>(layout.indices_offset), static_cast<long long>(layout.record_size));
   std::vector<char> records(static_cast<size_t>(layout.record_size));
   const int64_t rec = 1;

@@ -36,7 +36,7 @@ extern "C" {
 #endif
 
 /* Bumped on any incompatible change of this header. */
-#define RELABEL_ABI_VERSION 1
+#define RELABEL_ABI_VERSION 2
 
 /* Largest k accepted by every op (top-k maps, topk_compress). */
 #define RELABEL_MAX_K 64
@@ -55,6 +55,7 @@ extern "C" {
 #define RELABEL_BF16 2 /* bfloat16 (topk_compress input only) */
 #define RELABEL_U16 3  /* class ids when C <= 65535 */
 #define RELABEL_I32 4  /* class ids */
+#define RELABEL_U8 5   /* scores quantized per map record: value = offset + scale * q (label_pool_gather only) */
 
 /* LabelPooling modes. */
 #define RELABEL_MODE_LOGITS 0 /* pool logits (non-top-k classes count as 0), softmax after pooling: the reference */
@@ -76,7 +77,7 @@ typedef struct relabel_map_spec {
   int32_t height;      /* H >= 1 */
   int32_t width;       /* W >= 1 */
   int32_t classes;     /* C >= 1 */
-  int32_t score_dtype; /* RELABEL_F32 or RELABEL_F16 */
+  int32_t score_dtype; /* RELABEL_F32, RELABEL_F16, or RELABEL_U8 (records only: see relabel_record_layout) */
   int32_t index_dtype; /* RELABEL_U16 (C <= 65535) or RELABEL_I32 */
 } relabel_map_spec;
 
@@ -103,14 +104,18 @@ typedef struct relabel_pool_stats {
  * Record layout of label_pool_gather (and of the label-map store's records):
  *   [scores_offset,  +k*H*W*sizeof(score)) scores [k,H,W], score_dtype
  *   [indices_offset, +k*H*W*sizeof(index)) class ids [k,H,W], index_dtype
- * scores_offset = 0; indices_offset rounds the end of the scores up to 16 bytes; record_size rounds the end of
- * the indices up to 64 bytes (one cache line), so records in a 64-byte aligned array start on a cache line
- * and both blocks allow 16-byte vector loads. Padding bytes are zero when written by ReLabel4J.
+ *   [quant_offset,   +8)                   RELABEL_U8 scores only: float32 scale, float32 offset (little-endian);
+ *                                          a score is offset + scale * q. quant_offset is -1 for other dtypes.
+ * scores_offset = 0; indices_offset rounds the end of the scores up to 16 bytes, quant_offset the end of the ids;
+ * record_size rounds the end of the last block up to 64 bytes (one cache line), so records in a 64-byte aligned
+ * array start on a cache line and every block allows 16-byte vector loads. Padding bytes are zero when written by
+ * ReLabel4J.
  */
 typedef struct relabel_record_layout {
   int64_t scores_offset;
   int64_t indices_offset;
   int64_t record_size;
+  int64_t quant_offset;
 } relabel_record_layout;
 
 RELABEL_API const char *relabel_version(void);
@@ -123,7 +128,7 @@ RELABEL_API const char *relabel_last_error(void);
 RELABEL_API int32_t relabel_record_layout_of(const relabel_map_spec *spec, relabel_record_layout *layout);
 
 /*
- * LabelPooling of B maps (scores [B,k,H,W], indices [B,k,H,W]) over boxes [B,4] (x1,y1,x2,y2 normalized to the
+ * LabelPooling of B maps (scores [B,k,H,W] float32/float16, indices [B,k,H,W]) over boxes [B,4] (x1,y1,x2,y2 normalized to the
  * whole image; finite, |value| <= 64), with optional flips [B] (nonzero = horizontally flipped crop: the S x S
  * output is mirrored). out: [B,C,S,S] float32. stats: optional.
  * Semantics: torchvision.ops.roi_align(dense, [b, x1*W-0.5, y1*H-0.5, x2*W-0.5, y2*H-0.5], (S,S), 1.0, -1,
@@ -152,6 +157,17 @@ RELABEL_API int32_t relabel_topk_compress(const void *dense, int32_t dense_dtype
                                           int32_t height, int32_t width, int32_t k, void *scores,
                                           int32_t score_dtype, void *indices, int32_t index_dtype,
                                           int32_t num_threads);
+
+/* ---- Files ---- */
+
+/* Maps a whole file read-only into memory (a label-map store: its records feed label_pool_gather without a copy).
+ * The mapping stays valid until relabel_file_unmap, even after the file is renamed or deleted. An empty file maps
+ * to a NULL base and size 0. */
+RELABEL_API int32_t relabel_file_map(const char *path, void **base, int64_t *size);
+RELABEL_API int32_t relabel_file_unmap(void *base, int64_t size);
+/* Access-pattern hint for [offset, offset + length) of a mapping: 0 normal, 1 random, 2 sequential, 3 will need
+ * soon (read ahead now), 4 will not need. Advisory: failures are ignored. */
+RELABEL_API int32_t relabel_file_advise(void *base, int64_t offset, int64_t length, int32_t advice);
 
 /* ---- CUDA twins (device pointers; asynchronous on stream) ---- */
 

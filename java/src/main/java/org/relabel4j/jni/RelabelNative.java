@@ -3,6 +3,7 @@ package org.relabel4j.jni;
 import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.IntPointer;
 import org.bytedeco.javacpp.Loader;
+import org.bytedeco.javacpp.LongPointer;
 import org.bytedeco.javacpp.Pointer;
 import org.bytedeco.javacpp.annotation.ByPtrPtr;
 import org.bytedeco.javacpp.annotation.Cast;
@@ -37,6 +38,7 @@ public final class RelabelNative {
     public static final int BF16 = 2;
     public static final int U16 = 3;
     public static final int I32 = 4;
+    public static final int U8 = 5;
 
     public static final int MODE_LOGITS = 0;
     public static final int MODE_PROBS = 1;
@@ -143,6 +145,8 @@ public final class RelabelNative {
         public native RecordLayout indices_offset(long v);
         public native long record_size();
         public native RecordLayout record_size(long v);
+        public native long quant_offset();
+        public native RecordLayout quant_offset(long v);
     }
 
     public static native @Cast("const char*") BytePointer relabel_version();
@@ -167,6 +171,13 @@ public final class RelabelNative {
     public static native int relabel_topk_compress(@Const Pointer dense, int denseDtype, long batch, int classes,
             int height, int width, int k, Pointer scores, int scoreDtype, Pointer indices, int indexDtype,
             int numThreads);
+
+    public static native int relabel_file_map(String path, @Cast("void**") @ByPtrPtr Pointer base,
+            @Cast("int64_t*") LongPointer size);
+
+    public static native int relabel_file_unmap(Pointer base, long size);
+
+    public static native int relabel_file_advise(Pointer base, long offset, long length, int advice);
 
     public static native int relabel_cuda_built();
 

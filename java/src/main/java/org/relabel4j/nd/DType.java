@@ -11,7 +11,8 @@ public enum DType {
     UINT16("<u2", 2, 3),
     INT32("<i4", 4, 4),
     INT64("<i8", 8, -1),
-    UINT8("|u1", 1, -1),
+    /** Bytes; as label-map scores: quantized per record (native code RELABEL_U8). */
+    UINT8("|u1", 1, 5),
     BOOL("|b1", 1, -1),
     FLOAT64("<f8", 8, -1);
 

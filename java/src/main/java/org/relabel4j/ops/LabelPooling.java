@@ -179,6 +179,44 @@ public final class LabelPooling {
         runHost(format, null, null, r.data, r.shape[0], ri.data, batch, b, f, checkOut(out, batch));
     }
 
+    /**
+     * Pools crop i from record {@code recordIndices[i]} (int64 {@code [B]}) of {@code records} in place: a
+     * memory-mapped store or records resident on a GPU (then boxes, flips and indices are host arrays copied to
+     * that device for the call, and the result is copied back; the maps never move).
+     */
+    public NdArray gather(MapRecords records, NdArray recordIndices, NdArray boxes, NdArray flips) {
+        Objects.requireNonNull(records, "records");
+        ArrayRef ri = ArrayRef.of("recordIndices", recordIndices);
+        long batch = checkGather(records, ri);
+        ArrayRef b = ArrayRef.of("boxes", boxes), f = flips == null ? null : ArrayRef.of("flips", flips);
+        checkCrops(b, f, batch, ri);
+        if (records.device() < 0) {
+            NdArray out = NdArray.zeros(DType.FLOAT32, outputShape(batch));
+            runHost(records.format(), null, null, records.base(), records.count(), ri.data, batch, b, f,
+                    new Pointer(out.buffer()));
+            return out;
+        }
+        int device = records.device();
+        try (CudaBuffer di = CudaBuffer.upload(device, recordIndices); CudaBuffer db = CudaBuffer.upload(device, boxes);
+                CudaBuffer df = flips == null ? null : CudaBuffer.upload(device, flips);
+                CudaBuffer out = CudaBuffer.allocate(device, 4 * batch * classes * (long) outputSize * outputSize)) {
+            ArrayRef bd = ArrayRef.of("boxes", db, DType.FLOAT32, b.shape);
+            ArrayRef fd = df == null ? null : ArrayRef.of("flips", df, f.dtype, f.shape);
+            runCuda(records.format(), null, null, records.base(), records.count(), di.pointer(), batch, bd, fd,
+                    out.pointer(), device, null);
+            Cuda.synchronize(device);
+            return out.download(DType.FLOAT32, outputShape(batch));
+        }
+    }
+
+    private long checkGather(MapRecords records, ArrayRef recordIndices) {
+        if (records.format().classes() != classes)
+            throw new IllegalArgumentException("records: classes = " + records.format().classes()
+                    + " but this LabelPooling has " + classes);
+        recordIndices.requireRank(1, "[B]").requireDtype(EnumSet.of(DType.INT64));
+        return recordIndices.shape[0];
+    }
+
     private static long batchOf(NdArray a) {
         return a.rank() > 0 ? a.shape(0) : 0;
     }

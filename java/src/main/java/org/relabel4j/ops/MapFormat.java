@@ -5,9 +5,10 @@ import org.relabel4j.jni.RelabelNative;
 import org.relabel4j.nd.DType;
 
 /**
- * The shape and element types of one top-k label map: scores {@code [k,H,W]} (float32 or float16) and class ids
- * {@code [k,H,W]} (uint16 when classes <= 65535, or int32) over {@code classes} classes. Also fixes the byte
- * layout of a map as a record (see {@link #layout()}), which label-map stores use.
+ * The shape and element types of one top-k label map: scores {@code [k,H,W]} (float32, float16, or uint8
+ * quantized per record with a scale and offset) and class ids {@code [k,H,W]} (uint16 when classes <= 65535, or
+ * int32) over {@code classes} classes. Also fixes the byte layout of a map as a record (see {@link #layout()}),
+ * which label-map stores and {@link LabelPooling#gather} use. uint8 scores exist only in records.
  */
 public record MapFormat(int classes, int k, int height, int width, DType scoreType, DType indexType) {
     /** Largest k of any op (RELABEL_MAX_K). */
@@ -22,8 +23,8 @@ public record MapFormat(int classes, int k, int height, int width, DType scoreTy
         if (height < 1 || height > MAX_SIDE || width < 1 || width > MAX_SIDE)
             throw new IllegalArgumentException("map size must be in [1, " + MAX_SIDE + "] per side, got " + height
                     + "x" + width);
-        if (scoreType != DType.FLOAT32 && scoreType != DType.FLOAT16)
-            throw new IllegalArgumentException("score type must be float32 or float16, got " + scoreType);
+        if (scoreType != DType.FLOAT32 && scoreType != DType.FLOAT16 && scoreType != DType.UINT8)
+            throw new IllegalArgumentException("score type must be float32, float16 or uint8, got " + scoreType);
         if (indexType != DType.UINT16 && indexType != DType.INT32)
             throw new IllegalArgumentException("index type must be uint16 or int32, got " + indexType);
         if (indexType == DType.UINT16 && classes > 65535)
@@ -40,7 +41,7 @@ public record MapFormat(int classes, int k, int height, int width, DType scoreTy
     public RecordLayout layout() {
         try (RelabelNative.MapSpec spec = spec(); RelabelNative.RecordLayout l = new RelabelNative.RecordLayout()) {
             NativeStatus.check(RelabelNative.relabel_record_layout_of(spec, l), "record layout");
-            return new RecordLayout(l.scores_offset(), l.indices_offset(), l.record_size());
+            return new RecordLayout(l.scores_offset(), l.indices_offset(), l.record_size(), l.quant_offset());
         }
     }
 
@@ -50,8 +51,14 @@ public record MapFormat(int classes, int k, int height, int width, DType scoreTy
     }
 
     /**
-     * Where the parts of a map record lie: scores at {@code scoresOffset}, class ids at {@code indicesOffset}, each
-     * record {@code recordSize} bytes (a multiple of 64; padding is zero).
+     * Where the parts of a map record lie: scores at {@code scoresOffset}, class ids at {@code indicesOffset}, for
+     * uint8 scores the float32 scale and offset at {@code quantOffset} (else -1); each record {@code recordSize}
+     * bytes (a multiple of 64; padding is zero).
      */
-    public record RecordLayout(long scoresOffset, long indicesOffset, long recordSize) {}
+    public record RecordLayout(long scoresOffset, long indicesOffset, long recordSize, long quantOffset) {
+        /** True when the scores are uint8 with a per-record scale and offset. */
+        public boolean quantized() {
+            return quantOffset >= 0;
+        }
+    }
 }

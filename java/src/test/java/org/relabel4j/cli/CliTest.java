@@ -243,7 +243,7 @@ class CliTest {
         assertEquals(0, json.code(), json.err());
         JsonNode node = new ObjectMapper().readTree(json.out());
         assertTrue(node.get("native library").asText().endsWith("librelabel.so"), json.out());
-        assertTrue(node.get("native version").asText().contains("ABI 1"), json.out());
+        assertTrue(node.get("native version").asText().contains("ABI 2"), json.out());
         assertTrue(node.get("libtorch").asText().contains("2.10.0"), json.out());
     }
 }

@@ -169,7 +169,7 @@ class LabelPoolingValidationTest {
         assertMessage("k (5) must be <= classes (4)", () -> new MapFormat(4, 5, 15, 15, DType.FLOAT16, DType.UINT16));
         assertMessage("map size must be in [1, 4096] per side, got 0x15",
                 () -> new MapFormat(10, 5, 0, 15, DType.FLOAT16, DType.UINT16));
-        assertMessage("score type must be float32 or float16, got BFLOAT16",
+        assertMessage("score type must be float32, float16 or uint8, got BFLOAT16",
                 () -> new MapFormat(10, 5, 15, 15, DType.BFLOAT16, DType.UINT16));
         assertMessage("index type must be uint16 or int32, got INT64",
                 () -> new MapFormat(10, 5, 15, 15, DType.FLOAT16, DType.INT64));
@@ -177,7 +177,9 @@ class LabelPoolingValidationTest {
         assertMessage("map size must be in [1, 4096] per side, got 15x5000",
                 () -> new MapFormat(10, 5, 15, 5000, DType.FLOAT16, DType.UINT16));
         MapFormat.RecordLayout l = new MapFormat(1000, 5, 15, 15, DType.FLOAT16, DType.UINT16).layout();
-        assertEquals(new MapFormat.RecordLayout(0, 2256, 4544), l);
+        assertEquals(new MapFormat.RecordLayout(0, 2256, 4544, -1), l);
+        assertEquals(new MapFormat.RecordLayout(0, 1136, 3456, 3392),
+                new MapFormat(1000, 5, 15, 15, DType.UINT8, DType.UINT16).layout());
     }
 
     @Test

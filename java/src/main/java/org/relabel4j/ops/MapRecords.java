@@ -1,0 +1,48 @@
+package org.relabel4j.ops;
+
+import java.util.Objects;
+import org.bytedeco.javacpp.Pointer;
+
+/**
+ * A contiguous array of map records ({@link MapFormat#layout()}), on the host or on a CUDA device, that
+ * {@link LabelPooling#gather(MapRecords, org.relabel4j.nd.NdArray, org.relabel4j.nd.NdArray,
+ * org.relabel4j.nd.NdArray)} reads in place: a memory-mapped label-map store, or a store uploaded to a GPU. The
+ * memory belongs to whoever made this view and must outlive its use.
+ */
+public final class MapRecords {
+    private final MapFormat format;
+    private final long count;
+    private final Pointer base;
+    private final int device;
+
+    private MapRecords(MapFormat format, long count, Pointer base, int device) {
+        this.format = Objects.requireNonNull(format, "format");
+        if (count < 0) throw new IllegalArgumentException("count must be >= 0, got " + count);
+        if (count > 0 && (base == null || base.isNull())) throw new IllegalArgumentException("records base is NULL");
+        this.count = count;
+        this.base = base;
+        this.device = device;
+    }
+
+    /** {@code count} records at {@code base} (16-byte aligned) on the host ({@code device} -1) or a CUDA device. */
+    public static MapRecords of(MapFormat format, long count, Pointer base, int device) {
+        return new MapRecords(format, count, base, device);
+    }
+
+    public MapFormat format() {
+        return format;
+    }
+
+    public long count() {
+        return count;
+    }
+
+    /** -1 for host memory, else the CUDA device index. */
+    public int device() {
+        return device;
+    }
+
+    Pointer base() {
+        return base;
+    }
+}
