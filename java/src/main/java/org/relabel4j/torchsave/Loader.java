@@ -252,7 +252,9 @@ final class Loader {
                 arity(name, a, 3, 4, u);
                 if (!(a.get(0) instanceof TorchTensor t))
                     throw u.error(name + ": the data is a " + Values.typeOf(a.get(0)) + ", not a tensor");
-                return t.withRequiresGrad(Boolean.TRUE.equals(a.get(1)));
+                TorchTensor p = t.withRequiresGrad(Boolean.TRUE.equals(a.get(1)));
+                if (p != t) tensors.add(p);  // shares t's view, so its data is read once
+                return p;
             }
             case "torch._tensor._rebuild_from_type_v2":  // (func, new_type, args, state): tensor subclasses
             case "torch._utils._rebuild_from_type_v2": {
