@@ -607,6 +607,7 @@ final class Unpickler {
             if (++i >= n - 1) throw error("STRING literal ends with a backslash");
             c = lit[i];
             switch (c) {
+                case '\\': case '\'': case '"': out.write(c); break;
                 case 'n': out.write('\n'); break;
                 case 'r': out.write('\r'); break;
                 case 't': out.write('\t'); break;
