@@ -157,12 +157,12 @@ final class Loader {
         Object result = new Unpickler(in, this, "pickle 4 (the saved object)", 0).load();
         Object keys = new Unpickler(in, this, "pickle 5 (storage keys)", 0).load();
         if (!(keys instanceof List<?> keyList))
-            throw error("malformed legacy file: the storage key pickle holds a " + Values.typeOf(keys)
+            throw error("malformed legacy file: the storage key pickle holds " + Values.aTypeOf(keys)
                     + ", not a list");
         long pos = in.position(), size = src.size();
         for (Object k : keyList) {
             if (!(k instanceof String key))
-                throw error("malformed legacy file: a storage key is a " + Values.typeOf(k) + ", not a str");
+                throw error("malformed legacy file: a storage key is " + Values.aTypeOf(k) + ", not a str");
             Storage s = storages.get(key);
             if (s == null)
                 throw error("malformed legacy file: storage key '" + key + "' is listed but no tensor uses it");
@@ -206,7 +206,7 @@ final class Loader {
         Object view = id.get(5);
         if (view == null) return root;
         if (!(view instanceof PyTuple v) || v.size() != 3)
-            throw u.error("storage view metadata is a " + Values.typeOf(view) + ", not (key, offset, size)");
+            throw u.error("storage view metadata is " + Values.aTypeOf(view) + ", not (key, offset, size)");
         String viewKey = text(v.get(0), "storage view key", u);
         if (views == null) views = new HashMap<>();
         Storage s = views.get(viewKey);
@@ -225,7 +225,7 @@ final class Loader {
 
     Object persistentLoad(Object pid, Unpickler u) throws IOException {
         if (!(pid instanceof PyTuple id) || id.isEmpty())
-            throw u.error("unsupported persistent id: a " + Values.typeOf(pid) + ", not a tuple");
+            throw u.error("unsupported persistent id: " + Values.aTypeOf(pid) + ", not a tuple");
         Object kind = id.get(0) instanceof byte[] b ? new String(b, StandardCharsets.ISO_8859_1) : id.get(0);
         if (legacy && "module".equals(kind) && id.size() >= 2) return id.get(1);  // a saved nn.Module's class
         if (!"storage".equals(kind))
@@ -251,7 +251,7 @@ final class Loader {
             case "torch._utils._rebuild_parameter_with_state": {  // (data, requires_grad, hooks, state)
                 arity(name, a, 3, 4, u);
                 if (!(a.get(0) instanceof TorchTensor t))
-                    throw u.error(name + ": the data is a " + Values.typeOf(a.get(0)) + ", not a tensor");
+                    throw u.error(name + ": the data is " + Values.aTypeOf(a.get(0)) + ", not a tensor");
                 TorchTensor p = t.withRequiresGrad(Boolean.TRUE.equals(a.get(1)));
                 if (p != t) tensors.add(p);  // shares t's view, so its data is read once
                 return p;
@@ -293,7 +293,7 @@ final class Loader {
     private TorchTensor tensor(String fn, PyTuple a, DType explicit, boolean requiresGrad, Unpickler u)
             throws IOException {
         if (!(a.get(0) instanceof Storage s))
-            throw u.error(fn + ": argument 1 is a " + Values.typeOf(a.get(0)) + ", not a storage");
+            throw u.error(fn + ": argument 1 is " + Values.aTypeOf(a.get(0)) + ", not a storage");
         long offset = count(a.get(1), fn + " storage offset", u);
         long[] shape = longs(a.get(2), fn + " size", u);
         long[] stride = longs(a.get(3), fn + " stride", u);
@@ -339,7 +339,7 @@ final class Loader {
 
     private StorageType storageType(Object o, Unpickler u) throws TorchSaveException {
         if (!(o instanceof PyGlobal g) || !(g.module().equals("torch") || g.module().startsWith("torch.")))
-            throw u.error("storage type is a " + Values.typeOf(o) + ", not a torch storage class");
+            throw u.error("storage type is " + Values.aTypeOf(o) + ", not a torch storage class");
         String n = g.qualifiedName();
         switch (g.name()) {
             case "FloatStorage": return new StorageType(n, DType.FLOAT32);
@@ -369,7 +369,7 @@ final class Loader {
     /** The dtype argument of _rebuild_tensor_v3, a global such as {@code torch.float32}. */
     private DType dtypeOf(Object o, Unpickler u) throws TorchSaveException {
         if (!(o instanceof PyGlobal g) || !g.module().equals("torch"))
-            throw u.error("_rebuild_tensor_v3: dtype is a " + Values.typeOf(o) + ", not a torch dtype");
+            throw u.error("_rebuild_tensor_v3: dtype is " + Values.aTypeOf(o) + ", not a torch dtype");
         switch (g.name()) {
             case "float32": case "float": return DType.FLOAT32;
             case "float16": case "half": return DType.FLOAT16;
@@ -391,7 +391,7 @@ final class Loader {
         if (o instanceof String s) return s;
         if (o instanceof byte[] b) return new String(b, StandardCharsets.UTF_8);
         if (o instanceof Long l) return l.toString();
-        throw u.error(what + " is a " + Values.typeOf(o) + ", not a str");
+        throw u.error(what + " is " + Values.aTypeOf(o) + ", not a str");
     }
 
     private static long count(Object o, String what, Unpickler u) throws TorchSaveException {
@@ -402,11 +402,11 @@ final class Loader {
 
     private static long[] longs(Object o, String what, Unpickler u) throws TorchSaveException {
         if (!(o instanceof List<?> l))
-            throw u.error(what + " is a " + Values.typeOf(o) + ", not a tuple of ints");
+            throw u.error(what + " is " + Values.aTypeOf(o) + ", not a tuple of ints");
         if (l.size() > 64) throw u.error(what + " has " + l.size() + " dimensions");
         long[] out = new long[l.size()];
         for (int i = 0; i < out.length; ++i) {
-            if (!(l.get(i) instanceof Long v)) throw u.error(what + " holds a " + Values.typeOf(l.get(i)));
+            if (!(l.get(i) instanceof Long v)) throw u.error(what + " holds " + Values.aTypeOf(l.get(i)));
             out[i] = v;
         }
         return out;

@@ -54,7 +54,7 @@ public final class TorchSave {
     public static TorchTensor loadTensor(Path file) throws IOException {
         Object o = load(file);
         if (o instanceof TorchTensor t) return t;
-        throw new TorchSaveException(file, "holds a " + Values.typeOf(o) + ", not a single tensor");
+        throw new TorchSaveException(file, "holds " + Values.aTypeOf(o) + ", not a single tensor");
     }
 
     /**
@@ -67,7 +67,7 @@ public final class TorchSave {
     public static Map<String, TorchTensor> loadStateDict(Path file) throws IOException {
         Object o = load(file);
         if (!(o instanceof Map<?, ?> m))
-            throw new TorchSaveException(file, "holds a " + Values.typeOf(o) + ", not a state dict");
+            throw new TorchSaveException(file, "holds " + Values.aTypeOf(o) + ", not a state dict");
         Map<String, TorchTensor> out = new LinkedHashMap<>();
         for (Map.Entry<?, ?> e : m.entrySet()) {
             if (e.getKey() instanceof String k && e.getValue() instanceof TorchTensor t) out.put(k, t);

@@ -242,7 +242,7 @@ final class Unpickler {
                     Object[] items = popMark();
                     Object target = peek();
                     if (!(target instanceof LinkedHashSet<?>))
-                        throw error("ADDITEMS on a " + Values.typeOf(target) + ", not a set");
+                        throw error("ADDITEMS on " + Values.aTypeOf(target) + ", not a set");
                     addAll(target, Arrays.asList(items));
                     break;
                 }
@@ -401,7 +401,7 @@ final class Unpickler {
     private void append(Object target, Object v) throws TorchSaveException {
         if (target instanceof ArrayList<?> l) ((List<Object>) l).add(v);
         else if (target instanceof PyObject o) o.append(v);
-        else throw error("APPEND to a " + Values.typeOf(target) + ", not a list");
+        else throw error("APPEND to " + Values.aTypeOf(target) + ", not a list");
     }
 
     @SuppressWarnings("unchecked")
@@ -413,7 +413,7 @@ final class Unpickler {
             checkHashable(k, 0);
             o.put(k, v);
         } else {
-            throw error("SETITEM on a " + Values.typeOf(target) + ", not a dict");
+            throw error("SETITEM on " + Values.aTypeOf(target) + ", not a dict");
         }
     }
 
@@ -444,9 +444,9 @@ final class Unpickler {
 
     private Object call(Object callable, Object argsObject) throws IOException {
         if (!(callable instanceof PyGlobal g))
-            throw error("cannot call a " + Values.typeOf(callable) + " (REDUCE/NEWOBJ needs a class or function)");
+            throw error("cannot call " + Values.aTypeOf(callable) + " (REDUCE/NEWOBJ needs a class or function)");
         if (!(argsObject instanceof PyTuple args))
-            throw error("arguments of " + g.qualifiedName() + " are a " + Values.typeOf(argsObject) + ", not a tuple");
+            throw error("arguments of " + g.qualifiedName() + " are " + Values.aTypeOf(argsObject) + ", not a tuple");
         String module = g.module();
         if (module.equals("torch") || module.startsWith("torch.")) return loader.callTorch(g, args, this);
         switch (g.qualifiedName()) {
@@ -462,11 +462,11 @@ final class Unpickler {
                 } else if (init instanceof List<?> pairs) {
                     for (Object p : pairs) {
                         if (!(p instanceof List<?> kv) || kv.size() != 2)
-                            throw error(g.qualifiedName() + " given a " + Values.typeOf(p) + ", not a (key, value) pair");
+                            throw error(g.qualifiedName() + " given " + Values.aTypeOf(p) + ", not a (key, value) pair");
                         setItem(m, kv.get(0), kv.get(1));
                     }
                 } else if (init != null) {
-                    throw error(g.qualifiedName() + " given a " + Values.typeOf(init));
+                    throw error(g.qualifiedName() + " given " + Values.aTypeOf(init));
                 }
                 return m;
             }
@@ -503,7 +503,7 @@ final class Unpickler {
     private List<?> iterable(PyGlobal g, Object v) throws TorchSaveException {
         if (v instanceof List<?> l) return l;
         if (v instanceof Set<?> s) return new ArrayList<>(s);
-        throw error(g.qualifiedName() + " given a " + Values.typeOf(v) + ", not a list");
+        throw error(g.qualifiedName() + " given " + Values.aTypeOf(v) + ", not a list");
     }
 
     /** bytes / bytearray arguments: none, bytes, or (str, encoding) as protocol 2 writes Python 3 bytes. */

@@ -28,6 +28,13 @@ final class Values {
         return v.getClass().getSimpleName();
     }
 
+    /** {@link #typeOf} with an article: {@code an int}, {@code a str}, {@code None}. */
+    static String aTypeOf(Object v) {
+        String t = typeOf(v);
+        if (v == null) return t;
+        return ("aeiou".indexOf(t.charAt(0)) >= 0 ? "an " : "a ") + t;
+    }
+
     /** Scalars and short strings by value, anything else by {@link #typeOf}. */
     static String describeShort(Object v) {
         if (v == null) return "None";

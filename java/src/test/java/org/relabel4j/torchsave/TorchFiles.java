@@ -13,10 +13,9 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.function.UnaryOperator;
 import java.util.zip.CRC32;
 import java.util.zip.ZipEntry;
-import java.util.zip.ZipInputStream;
+import java.util.zip.ZipFile;
 import java.util.zip.ZipOutputStream;
 
 /** Test helpers that write torch.save files byte by byte: a tiny pickle writer and both container formats. */
@@ -156,8 +155,12 @@ final class TorchFiles {
     /** The entries of a zip, in order. */
     static Map<String, byte[]> readEntries(Path file) throws IOException {
         Map<String, byte[]> out = new LinkedHashMap<>();
-        try (InputStream is = Files.newInputStream(file); ZipInputStream zip = new ZipInputStream(is)) {
-            for (ZipEntry e; (e = zip.getNextEntry()) != null; ) out.put(e.getName(), zip.readAllBytes());
+        try (ZipFile zip = new ZipFile(file.toFile())) {  // torch's stored entries have data descriptors
+            for (ZipEntry e : java.util.Collections.list(zip.entries())) {
+                try (InputStream in = zip.getInputStream(e)) {
+                    out.put(e.getName(), in.readAllBytes());
+                }
+            }
         }
         return out;
     }
@@ -209,9 +212,5 @@ final class TorchFiles {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-    }
-
-    static byte[] edit(byte[] b, UnaryOperator<byte[]> f) {
-        return f.apply(b.clone());
     }
 }
