@@ -43,6 +43,11 @@ abstract class ByteSource implements Closeable {
         }
     }
 
+    /** Bytes already in memory. */
+    static ByteSource of(byte[] bytes) {
+        return new Heap(bytes);
+    }
+
     abstract long size();
 
     /** The whole file when it is in memory, else null. */

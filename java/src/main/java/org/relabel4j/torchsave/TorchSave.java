@@ -40,7 +40,16 @@ public final class TorchSave {
     /** Reads the object saved in {@code file} (see the class comment for what Python values become). */
     public static Object load(Path file) throws IOException {
         Objects.requireNonNull(file, "file");
-        try (ByteSource src = ByteSource.open(file)) {
+        return load(file, ByteSource.open(file));
+    }
+
+    /** Reads a file's contents held in memory; {@code name} names it in messages (tests fuzz through this). */
+    static Object load(Path name, byte[] contents) throws IOException {
+        return load(name, ByteSource.of(contents));
+    }
+
+    private static Object load(Path file, ByteSource source) throws IOException {
+        try (ByteSource src = source) {
             return new Loader(file, src).load();
         } catch (ByteSource.EndOfData e) {
             throw new TorchSaveException(file, "truncated file: " + e.getMessage(), e);
