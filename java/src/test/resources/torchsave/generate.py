@@ -1,7 +1,8 @@
-"""Regenerates the torch.save test inputs of TorchSaveStateDictTest (run at development time only; CI needs no
+"""Regenerates the torch.save test inputs of StateDictTest (and FuzzTest) (run at development time only; CI needs no
 Python). Tested with Debian's python3-torch 1.13:  /usr/bin/python3 generate.py
 
-Expected values are formulas in the Java test, not read back from torch, so keep the two in step.
+Expected values are formulas in the Java test, not read back from torch, so keep the two in step. Legacy files
+differ from run to run (their storage keys are memory addresses); commit them only when their content changes.
 """
 import collections
 import torch
@@ -42,3 +43,5 @@ torch.save({"s": {3, "a"}, "f": frozenset([1]), "t": torch.ones(2, dtype=torch.f
            "protocol4_misc.pt", pickle_protocol=4)
 torch.save(torch.arange(6, dtype=torch.float32).reshape(2, 3), "single_legacy_p2.pt",
            _use_new_zipfile_serialization=False)
+torch.save({"p": torch.nn.Parameter(torch.arange(4.0).reshape(2, 2))}, "param_legacy_p1.pt", pickle_protocol=1,
+           _use_new_zipfile_serialization=False)                                 # legacy at protocol 1 (no PROTO)

@@ -53,7 +53,7 @@ final class Loader {
         Object result;
         if (size >= 4 && (head.getInt(0) == 0x04034b50 || head.getInt(0) == 0x06054b50)) {
             result = loadZip();
-        } else if (first == 0x80) {
+        } else if (first == 0x80 || first == 'L') {  // PROTO, or the magic number's LONG at protocol 1
             result = loadLegacy();
         } else if (size >= 262 && ascii(257, 5).equals("ustar")) {
             throw error("a tar archive: the tar format of torch < 0.4 is not supported (load and re-save it with a "
@@ -262,6 +262,14 @@ final class Loader {
                 if (a.get(0) instanceof PyGlobal f && a.get(2) instanceof PyTuple args
                         && (f.module().equals("torch") || f.module().startsWith("torch.")))
                     return callTorch(f, args, u);
+                return new PyObject(g, a);
+            }
+            case "torch.nn.parameter.Parameter": {  // how torch < 0.4 pickled parameters: (data[, requires_grad])
+                if (!a.isEmpty() && a.size() <= 2 && a.get(0) instanceof TorchTensor t) {
+                    TorchTensor p = t.withRequiresGrad(a.size() < 2 || Boolean.TRUE.equals(a.get(1)));
+                    if (p != t) tensors.add(p);
+                    return p;
+                }
                 return new PyObject(g, a);
             }
             case "torch.Size":

@@ -23,7 +23,8 @@ import java.util.Objects;
  *       {@code None}: {@code null};
  *   <li>a tensor or {@code nn.Parameter}: {@link TorchTensor} (data copied to a C-contiguous {@code NdArray});
  *   <li>an instance of any other class: a {@link PyObject} placeholder (class, arguments, state); a class or function
- *       itself (e.g. a {@code torch.float32} dtype): a {@link PyGlobal}.
+ *       itself (e.g. a {@code torch.float32} dtype): a {@link PyGlobal}; a bare storage saved without a tensor: an
+ *       opaque object (its {@code toString} describes it).
  * </ul>
  *
  * <p>Element types: float32, float16, bfloat16, float64, int64, int32, uint8, bool (and uint16 from torch's

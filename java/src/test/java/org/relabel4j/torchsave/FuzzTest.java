@@ -26,7 +26,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class FuzzTest {
     private static final List<String> RESOURCES = List.of("state_dict_zip.pt", "state_dict_legacy.pt",
-            "state_dict_p4.pt", "protocol4_misc.pt", "single_legacy_p2.pt");
+            "state_dict_p4.pt", "protocol4_misc.pt", "single_legacy_p2.pt", "param_legacy_p1.pt");
     private static final int[] MASKS = {0x01, 0x80, 0xff, 0x10, 0x7f};
 
     @TempDir

@@ -115,6 +115,19 @@ class HandBuiltTest {
         assertArrayEquals(new float[] {3, 4, 5}, TorchSave.loadTensor(f).data().toFloatArray());
     }
 
+    /** torch < 0.4 pickled a Parameter as Parameter(data, requires_grad). */
+    @Test
+    void oldStyleParameter() throws IOException {
+        Pickle p = new Pickle().proto(2).global("torch.nn.parameter", "Parameter").mark();
+        p.tensor(() -> p.storage("FloatStorage", "0", 2), 0, new long[] {2}, new long[] {1}).bool(true).tuple()
+                .reduce().stop();
+        Path f = tmp.resolve("param.pt");
+        TorchFiles.writeZip(f, "param", p.bytes(), Map.of("0", TorchFiles.floats(4, 5)));
+        TorchTensor t = TorchSave.loadTensor(f);
+        assertTrue(t.requiresGrad());
+        assertArrayEquals(new float[] {4, 5}, t.data().toFloatArray());
+    }
+
     /** Unknown classes become placeholders holding their arguments, BUILD state and set items. */
     @Test
     void unknownClassesArePlaceholders() throws IOException {

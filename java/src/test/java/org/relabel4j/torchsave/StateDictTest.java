@@ -142,6 +142,14 @@ class StateDictTest {
         assertArrayEquals(new float[] {1, 1}, ((TorchTensor) m.get("t")).data().toFloatArray());
     }
 
+    /** Legacy format at pickle protocol 1: no PROTO opcode, the magic number as a text LONG. */
+    @Test
+    void legacyAtProtocol1() throws IOException {
+        Map<String, TorchTensor> m = TorchSave.loadStateDict(TorchFiles.resource("param_legacy_p1.pt", tmp));
+        assertTrue(m.get("p").requiresGrad());
+        assertArrayEquals(new float[] {0, 1, 2, 3}, m.get("p").data().toFloatArray());
+    }
+
     @Test
     void singleTensorInTheLegacyFormat() throws IOException {
         TorchTensor t = TorchSave.loadTensor(TorchFiles.resource("single_legacy_p2.pt", tmp));
