@@ -143,7 +143,13 @@ final class Loader {
     private Object loadLegacy() throws IOException {
         legacy = true;
         PickleInput in = new PickleInput(src, 0, src.size());
-        Object magic = new Unpickler(in, this, "pickle 1 (magic number)", 0).load();
+        Object magic;
+        try {
+            magic = new Unpickler(in, this, "pickle 1 (magic number)", 0).load();
+        } catch (TorchSaveException e) {
+            String why = e.getMessage().substring(file.toString().length() + 2);
+            throw error("not a torch.save file: no zip archive, and no pickle of torch's magic number (" + why + ")");
+        }
         if (!(magic instanceof BigInteger m && m.equals(MAGIC)))
             throw error("not a torch.save file: bad magic number (the first pickle holds "
                     + Values.describeShort(magic) + ", torch writes 0x" + MAGIC.toString(16) + ")");
@@ -260,7 +266,8 @@ final class Loader {
             case "torch._utils._rebuild_from_type_v2": {
                 arity(name, a, 4, 4, u);
                 if (a.get(0) instanceof PyGlobal f && a.get(2) instanceof PyTuple args
-                        && (f.module().equals("torch") || f.module().startsWith("torch.")))
+                        && (f.module().equals("torch") || f.module().startsWith("torch."))
+                        && !f.name().equals("_rebuild_from_type_v2"))  // torch never nests it: no deep recursion
                     return callTorch(f, args, u);
                 return new PyObject(g, a);
             }

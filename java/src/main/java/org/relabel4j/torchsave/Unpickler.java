@@ -381,7 +381,7 @@ final class Unpickler {
     }
 
     private void memoPut(long index, Object v) {
-        if (index < (1 << 20)) {
+        if (index < (1 << 16)) {
             if (index >= memo.length) {
                 int old = memo.length;
                 memo = Arrays.copyOf(memo, (int) Math.max(index + 1, 2L * old));

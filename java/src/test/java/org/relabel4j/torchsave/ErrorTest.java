@@ -50,6 +50,9 @@ class ErrorTest {
         fails(write("empty.pt", new byte[0]), "not a torch.save file", "empty");
         fails(write("text.pt", "hello world\n".getBytes(StandardCharsets.US_ASCII)), "not a torch.save file",
                 "68 65 6c 6c");
+        fails(write("lorem.pt", "Lorem ipsum\n".getBytes(StandardCharsets.US_ASCII)),
+                "not a torch.save file: no zip archive, and no pickle of torch's magic number", "bad integer literal");
+        fails(write("pickle.pt", new byte[] {(byte) 0x80, 2, 'K'}), "not a torch.save file", "truncated");
         Path zip = tmp.resolve("other.zip");
         TorchFiles.writeEntries(zip, Map.of("readme.txt", new byte[] {1, 2}));
         fails(zip, "not a torch.save file", "without a '<name>/data.pkl' entry", "readme.txt");
