@@ -97,7 +97,9 @@ final class InspectCommand implements Callable<Integer> {
 
     private void printText(PrintWriter out, LabelMapStore s, ObjectNode r) {
         MapFormat f = s.format();
-        out.printf(Locale.ROOT, "store:     %s (%.2f GB)%n", s.path(), s.fileSize() / 1e9);
+        out.printf(Locale.ROOT, "store:     %s (%s)%n", s.path(), s.fileSize() >= 1e9
+                ? String.format(Locale.ROOT, "%.2f GB", s.fileSize() / 1e9)
+                : String.format(Locale.ROOT, "%.1f MB", s.fileSize() / 1e6));
         out.printf(Locale.ROOT, "records:   %d of %d bytes%n", s.size(), s.recordSize());
         out.printf(Locale.ROOT, "format:    C=%d k=%d %dx%d, scores %s, class ids %s%n", f.classes(), f.k(), f.height(),
                 f.width(), f.scoreType().label(), f.indexType().label());

@@ -98,9 +98,10 @@ final class PoolCommand implements Callable<Integer> {
         double ms = (System.nanoTime() - t0) / 1e6;
         Npy.write(out, result);
         PrintWriter w = spec.commandLine().getOut();
-        w.printf(Locale.ROOT, "pooled %d crops of %s maps -> %s %s (%s, %s, S=%d, %s) in %.2f ms%n", result.shape(0),
-                shapeOf(s), out, result, pooling.mode().name().toLowerCase(Locale.ROOT),
-                pooling.producesTargets() ? "targets" : "logits", size, Devices.name(dev), ms);
+        String what = pooling.mode() == LabelPooling.Mode.PROBS ? "probs mode: pooled distributions"
+                : pooling.producesTargets() ? "logits mode: softmax targets" : "logits mode: pooled logits";
+        w.printf(Locale.ROOT, "pooled %d crops of %s maps -> %s %s (%s, S=%d, %s) in %.2f ms%n", result.shape(0),
+                shapeOf(s), out, result, what, size, Devices.name(dev), ms);
         for (int crop = 0; crop < Math.min(show, result.shape(0)); ++crop) w.println(topClasses(result, crop, 3));
         if (check != null) return compare(result, Npy.read(check), w);
         return 0;

@@ -32,6 +32,12 @@ public record MapFormat(int classes, int k, int height, int width, DType scoreTy
                     + " (> 65535): use int32");
     }
 
+    /** E.g. "C=1000 k=5 15x15 float16/uint16". */
+    @Override
+    public String toString() {
+        return "C=" + classes + " k=" + k + " " + height + "x" + width + " " + scoreType.label() + "/" + indexType.label();
+    }
+
     /** The smallest index type for {@code classes}: uint16 up to 65535 classes, else int32. */
     public static DType indexTypeFor(int classes) {
         return classes <= 65535 ? DType.UINT16 : DType.INT32;
