@@ -316,32 +316,37 @@ final class Loader {
             throw u.error(fn + ": size " + Arrays.toString(shape) + " and stride " + Arrays.toString(stride)
                     + " differ in length");
         DType dtype = explicit != null ? explicit : s.dtype != null ? s.dtype : DType.UINT8;
-        String what = "tensor " + dtype.label() + Arrays.toString(shape) + " (stride " + Arrays.toString(stride)
-                + ", offset " + offset + ")";
         try {
             long numel = 1, last = offset;
             for (int i = 0; i < shape.length; ++i) {
-                if (shape[i] < 0) throw u.error(what + ": negative size");
-                if (stride[i] < 0) throw u.error(what + ": negative stride");
+                if (shape[i] < 0) throw u.error(describe(dtype, shape, stride, offset) + ": negative size");
+                if (stride[i] < 0) throw u.error(describe(dtype, shape, stride, offset) + ": negative stride");
                 numel = Math.multiplyExact(numel, shape[i]);
             }
             long nbytes = Math.multiplyExact(numel, (long) dtype.size());
             if (nbytes > Integer.MAX_VALUE - 8)
-                throw error(what + " has " + nbytes + " bytes: tensors over 2 GiB are not supported");
+                throw error(describe(dtype, shape, stride, offset) + " has " + nbytes
+                        + " bytes: tensors over 2 GiB are not supported");
             long storageElements = s.nbytes() / dtype.size();
             if (numel > 0) {
-                for (int i = 0; i < shape.length; ++i) last = Math.addExact(last, Math.multiplyExact(shape[i] - 1, stride[i]));
+                for (int i = 0; i < shape.length; ++i)
+                    last = Math.addExact(last, Math.multiplyExact(shape[i] - 1, stride[i]));
                 if (last >= storageElements)
-                    throw error("tensor view out of storage bounds: " + what + " reaches element " + last
-                            + ", but storage '" + s.key + "' has " + storageElements + " " + dtype.label()
-                            + " elements");
+                    throw error("tensor view out of storage bounds: " + describe(dtype, shape, stride, offset)
+                            + " reaches element " + last + ", but storage '" + s.key + "' has " + storageElements
+                            + " " + dtype.label() + " elements");
             }
         } catch (ArithmeticException e) {
-            throw u.error(what + ": its size overflows");
+            throw u.error(describe(dtype, shape, stride, offset) + ": its size overflows");
         }
         TorchTensor t = new TorchTensor(new TorchTensor.View(s, dtype, offset, shape, stride), requiresGrad);
         tensors.add(t);
         return t;
+    }
+
+    private static String describe(DType dtype, long[] shape, long[] stride, long offset) {
+        return "tensor " + dtype.label() + Arrays.toString(shape) + " (stride " + Arrays.toString(stride) + ", offset "
+                + offset + ")";
     }
 
     // ---- element types ----

@@ -70,7 +70,7 @@ public final class TorchTensor {
         return requiresGrad;
     }
 
-    /** The device the tensor was saved from, as torch wrote it: {@code cpu}, {@code cuda:0}, ... (data is on the host). */
+    /** The device the tensor was saved from, as torch wrote it ({@code cpu}, {@code cuda:0}); data is on the host. */
     public String location() {
         return location;
     }

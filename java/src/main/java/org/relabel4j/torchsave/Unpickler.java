@@ -462,7 +462,8 @@ final class Unpickler {
                 } else if (init instanceof List<?> pairs) {
                     for (Object p : pairs) {
                         if (!(p instanceof List<?> kv) || kv.size() != 2)
-                            throw error(g.qualifiedName() + " given " + Values.aTypeOf(p) + ", not a (key, value) pair");
+                            throw error(g.qualifiedName() + " given " + Values.aTypeOf(p)
+                                    + ", not a (key, value) pair");
                         setItem(m, kv.get(0), kv.get(1));
                     }
                 } else if (init != null) {

@@ -111,7 +111,8 @@ class ErrorTest {
         fails(zipWithPickle(new Pickle().proto(2).op(0x82).raw(1).stop().bytes(), Map.of()), "unsupported opcode 0x82",
                 "EXT1");
         fails(zipWithPickle(new Pickle().proto(2).stop().bytes(), Map.of()), "stack underflow");
-        fails(zipWithPickle(new Pickle().proto(2).op('h').raw(5).stop().bytes(), Map.of()), "memo key 5 was never stored");
+        fails(zipWithPickle(new Pickle().proto(2).op('h').raw(5).stop().bytes(), Map.of()),
+                "memo key 5 was never stored");
         fails(zipWithPickle(new Pickle().proto(9).none().stop().bytes(), Map.of()), "unsupported pickle protocol 9");
         fails(zipWithPickle(new Pickle().proto(2).op('}').op(']').none().op('s').stop().bytes(), Map.of()),
                 "unhashable list");

@@ -48,7 +48,8 @@ class FuzzTest {
             }
         }
         if (inputs.size() == RESOURCES.size())
-            System.err.println("FuzzTest: official-pt fixtures not found at " + fixtures + "; fuzzing the test resources only");
+            System.err.println("FuzzTest: official-pt fixtures not found at " + fixtures
+                    + "; fuzzing the test resources only");
         Path target = tmp.resolve("fuzzed.pt");
         for (Path input : inputs) {
             byte[] original = Files.readAllBytes(input);
@@ -61,7 +62,7 @@ class FuzzTest {
                 b[i] ^= (byte) MASKS[i % MASKS.length];
                 check(target, b, name + " with byte " + i + " flipped");
             }
-            for (int k = 0; k < 1000; ++k) {
+            for (int k = 0; k < 400; ++k) {
                 byte[] b = original.clone();
                 int n = 1 + rnd.nextInt(4);
                 StringBuilder what = new StringBuilder(name + " with bytes");

@@ -11,7 +11,9 @@ import org.relabel4j.testing.Fixtures;
  * Hand-run timing, not a test: loads the official-pt fixture files of one encoding 1024 times (cycling through
  * them) on one thread, after a warm-up, and prints the time per batch of 1024.
  *
- * <pre>java -cp java/target/classes:java/target/test-classes org.relabel4j.torchsave.LoadTiming [encoding] [rounds]</pre>
+ * <pre>
+ * java -cp java/target/classes:java/target/test-classes org.relabel4j.torchsave.LoadTiming [encoding] [rounds]
+ * </pre>
  */
 public final class LoadTiming {
     private LoadTiming() {}

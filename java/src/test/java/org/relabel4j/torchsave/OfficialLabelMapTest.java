@@ -87,7 +87,8 @@ class OfficialLabelMapTest {
             float s = t.data().getFloat(i), c = t.data().getFloat(n + i);
             if (Float.floatToRawIntBits(s) != Float.floatToRawIntBits(scores.getFloat(i)))
                 fail(stem + ": score " + i + " is " + s + ", expected " + scores.getFloat(i));
-            if (c != indices.getLong(i)) fail(stem + ": class id " + i + " is " + c + ", expected " + indices.getLong(i));
+            if (c != indices.getLong(i))
+                fail(stem + ": class id " + i + " is " + c + ", expected " + indices.getLong(i));
         }
     }
 

@@ -112,7 +112,7 @@ final class TorchFiles {
             return tuple().op('Q');
         }
 
-        /** _rebuild_tensor_v2(storage, offset, size, stride, False, OrderedDict()) around a storage written by {@code storage}. */
+        /** _rebuild_tensor_v2(storage, offset, size, stride, False, OrderedDict()); {@code storage} writes 1st. */
         Pickle tensor(Runnable storage, long offset, long[] shape, long[] stride) {
             global("torch._utils", "_rebuild_tensor_v2").mark();
             storage.run();
@@ -126,11 +126,12 @@ final class TorchFiles {
         }
     }
 
-    /** A zip-format file: {@code prefix/data.pkl}, {@code prefix/data/<key>} for each storage, {@code prefix/version}. */
+    /** A zip-format file: {@code prefix/data.pkl}, {@code prefix/data/<key>} per storage, {@code prefix/version}. */
     static void writeZip(Path file, String prefix, byte[] pickle, Map<String, byte[]> storages) throws IOException {
         Map<String, byte[]> entries = new LinkedHashMap<>();
         entries.put(prefix + "/data.pkl", pickle);
-        for (Map.Entry<String, byte[]> e : storages.entrySet()) entries.put(prefix + "/data/" + e.getKey(), e.getValue());
+        for (Map.Entry<String, byte[]> e : storages.entrySet())
+            entries.put(prefix + "/data/" + e.getKey(), e.getValue());
         entries.put(prefix + "/version", "3\n".getBytes(StandardCharsets.US_ASCII));
         writeEntries(file, entries);
     }
@@ -180,8 +181,8 @@ final class TorchFiles {
     static void writeLegacy(Path file, byte[] main, List<String> keys, List<byte[]> storages, List<Long> numels)
             throws IOException {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
-        out.writeBytes(new Pickle().proto(2).op(0x8a).raw(10, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19)
-                .stop().bytes());
+        out.writeBytes(new Pickle().proto(2).op(0x8a)
+                .raw(10, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19).stop().bytes());
         out.writeBytes(new Pickle().proto(2).integer(1001).stop().bytes());
         out.writeBytes(new Pickle().proto(2).op('}').mark().str("protocol_version").integer(1001).str("little_endian")
                 .bool(true).op('u').stop().bytes());
