@@ -1,0 +1,17 @@
+package org.relabel4j.data;
+
+import java.io.IOException;
+
+/**
+ * A dataset that cannot be opened or read as asked: a malformed list line, a tar shard with an incomplete sample,
+ * two files with one key. The message names the file (and the line, entry or key).
+ */
+public class DatasetException extends IOException {
+    public DatasetException(String message) {
+        super(message);
+    }
+
+    public DatasetException(String message, Throwable cause) {
+        super(message, cause);
+    }
+}
