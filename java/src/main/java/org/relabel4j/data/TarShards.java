@@ -22,9 +22,6 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
-import org.apache.commons.compress.archivers.tar.TarConstants;
-import org.apache.commons.compress.archivers.tar.TarFile;
 
 /**
  * WebDataset tar shards read in place: a sample is the tar members sharing a key, one image ({@code key.jpg},
@@ -34,8 +31,9 @@ import org.apache.commons.compress.archivers.tar.TarFile;
  * image nor a label, so the member is ignored, as WebDataset's {@code to_tuple("jpg", "cls")} would); extensions
  * match in any case; a leading {@code ./} is dropped; names without a key (no '.', or a hidden name) are skipped.
  *
- * <p>Opening scans each shard's tar headers once (commons-compress {@link TarFile}: ustar, GNU and PAX headers,
- * so long names work), several shards in parallel ({@link Builder#threads}), and reads the {@code .cls} members;
+ * <p>Opening scans each shard's tar headers once (ustar, GNU and PAX headers, so long names work; data skipped by
+ * position, headers read through a small window), several shards in parallel ({@link Builder#threads}), and
+ * reads the {@code .cls} members;
  * it builds an index of (image data offset, size, label, name) per sample. {@link #read} then opens the shard,
  * reads the image bytes at their offset and closes it (no file handles held: safe for any number of shards and
  * threads; no closing needed). Samples are in shard order, then in the order of their first member in the shard.
@@ -170,8 +168,9 @@ public final class TarShards implements Dataset {
 
     /** The members of one key in a shard. */
     private static final class Members {
-        TarArchiveEntry image, cls;
-        String imageSuffix;
+        String image;         // member name, or null
+        long imageOffset, imageSize;
+        int label = -1;       // from the .cls member, or -1
     }
 
     private static TarShards scanAll(String label, Path[] shards, List<String> classes, boolean skipIncomplete, int threads)
@@ -253,75 +252,56 @@ public final class TarShards implements Dataset {
 
     private static ShardIndex scan(Path shard, boolean skipIncomplete) throws IOException {
         ShardIndex index = new ShardIndex();
+        Map<String, Members> keys = new LinkedHashMap<>();
         try (FileChannel ch = FileChannel.open(shard, StandardOpenOption.READ)) {
-            List<TarArchiveEntry> entries;
-            try {
-                // TarFile reads the headers and skips the data by position; closing ch is enough (it holds nothing else)
-                @SuppressWarnings("resource")
-                TarFile tar = new TarFile(ch, TarConstants.DEFAULT_BLKSIZE, TarConstants.DEFAULT_RCDSIZE,
-                        StandardCharsets.UTF_8.name(), false);
-                entries = tar.getEntries();
-            } catch (IOException | RuntimeException e) {
-                throw new DatasetException(shard + ": not a readable tar file: " + e.getMessage(), e);
-            }
-            Map<String, Members> keys = new LinkedHashMap<>();
-            for (TarArchiveEntry e : entries) {
-                if (!e.isFile() || e.isDirectory()) continue;
-                String name = e.getName();
+            TarScanner tar = new TarScanner(ch, shard);
+            tar.scan((member, offset, size) -> {
+                String name = member;
                 while (name.startsWith("./")) name = name.substring(2);
                 int slash = name.lastIndexOf('/');
                 int dot = name.indexOf('.', slash + 1);
-                if (dot <= slash + 1) continue;  // no key: no '.', or a hidden name
+                if (dot <= slash + 1) return;  // no key: no '.', or a hidden name
                 String key = name.substring(0, dot), ext = name.substring(dot + 1).toLowerCase(Locale.ROOT);
-                boolean image = IMAGE_EXTENSIONS.contains(ext), cls = ext.equals("cls");
-                if (!image && !cls) continue;
-                if (e.isSparse()) throw new DatasetException(shard + ": member " + name + " is a sparse file");
+                boolean image = IMAGE_EXTENSIONS.contains(ext);
+                if (!image && !ext.equals("cls")) return;
                 Members m = keys.computeIfAbsent(key, k -> new Members());
                 if (image) {
                     if (m.image != null)
-                        throw new DatasetException(shard + ": key '" + key + "' has two images: " + m.image.getName()
-                                + " and " + e.getName());
-                    if (e.getSize() > Integer.MAX_VALUE - 16)
-                        throw new DatasetException(shard + ": member " + name + " is larger than 2 GiB");
-                    m.image = e;
-                    m.imageSuffix = name.substring(dot);
+                        throw new DatasetException(shard + ": key '" + key + "' has two images: " + m.image + " and " + name);
+                    if (size > Integer.MAX_VALUE - 16) throw new DatasetException(shard + ": member " + name + " is larger than 2 GiB");
+                    m.image = name;
+                    m.imageOffset = offset;
+                    m.imageSize = size;
                 } else {
-                    if (m.cls != null) throw new DatasetException(shard + ": key '" + key + "' has two .cls members");
-                    m.cls = e;
+                    if (m.label >= 0) throw new DatasetException(shard + ": key '" + key + "' has two .cls members");
+                    m.label = readLabel(tar, shard, name, key, offset, size);
                 }
-            }
-            ByteBuffer buf = ByteBuffer.allocate(MAX_CLS_BYTES);
-            for (Map.Entry<String, Members> k : keys.entrySet()) {
-                String key = k.getKey();
-                Members m = k.getValue();
-                if (m.image == null || m.cls == null) {
-                    String what = m.image == null ? "no image (." + String.join("/.", new TreeSet<>(IMAGE_EXTENSIONS)) + ")"
-                            : "no .cls label";
-                    if (!skipIncomplete)
-                        throw new DatasetException(shard + ": key '" + key + "' has " + what
-                                + " (TarShards.Builder.skipIncomplete to skip such keys)");
-                    if (index.skipped++ == 0) index.firstSkipped = shard.getFileName() + ":" + key + " (" + what + ")";
-                    continue;
-                }
-                index.add(key, m.imageSuffix, m.image.getDataOffset(), (int) m.image.getSize(),
-                        readLabel(ch, buf, shard, key, m.cls));
-            }
+            });
         } catch (NoSuchFileException e) {
             throw new DatasetException(shard + ": no such shard", e);
+        }
+        for (Map.Entry<String, Members> k : keys.entrySet()) {
+            String key = k.getKey();
+            Members m = k.getValue();
+            if (m.image == null || m.label < 0) {
+                String what = m.image == null ? "no image (." + String.join("/.", new TreeSet<>(IMAGE_EXTENSIONS)) + ")"
+                        : "no .cls label";
+                if (!skipIncomplete)
+                    throw new DatasetException(shard + ": key '" + key + "' has " + what
+                            + " (TarShards.Builder.skipIncomplete to skip such keys)");
+                if (index.skipped++ == 0) index.firstSkipped = shard.getFileName() + ":" + key + " (" + what + ")";
+                continue;
+            }
+            index.add(key, m.image.substring(key.length()), m.imageOffset, (int) m.imageSize, m.label);
         }
         return index;
     }
 
-    private static int readLabel(FileChannel ch, ByteBuffer buf, Path shard, String key, TarArchiveEntry cls)
+    private static int readLabel(TarScanner tar, Path shard, String name, String key, long offset, long size)
             throws IOException {
-        String where = shard + ": " + cls.getName() + ": ";
-        if (cls.getSize() > MAX_CLS_BYTES) throw new DatasetException(where + "a " + cls.getSize() + "-byte label, expected a class index");
-        buf.clear().limit((int) cls.getSize());
-        long at = cls.getDataOffset();
-        while (buf.hasRemaining()) {
-            if (ch.read(buf, at + buf.position()) < 0) throw new DatasetException(where + "shard truncated");
-        }
-        String text = new String(buf.array(), 0, buf.limit(), StandardCharsets.UTF_8).strip();
+        String where = shard + ": " + name + ": ";
+        if (size > MAX_CLS_BYTES) throw new DatasetException(where + "a " + size + "-byte label, expected a class index");
+        String text = new String(tar.read(offset, (int) size), StandardCharsets.UTF_8).strip();
         try {
             int label = Integer.parseInt(text);
             if (label < 0) throw new DatasetException(where + "negative label " + label + " (key '" + key + "')");

@@ -15,6 +15,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -200,6 +201,55 @@ class TarShardsTest {
 
         Path empty = writeTar(tmp.resolve("empty.tar"), Map.of("readme.txt", bytes("hi")));
         assertThrows(DatasetException.class, () -> TarShards.open(empty.toString()));
+    }
+
+    @Test
+    void readsGnuLongNamesUstarPrefixesAndRefusesBadHeaders() throws IOException {
+        String longKey = "g".repeat(130) + "/k";
+        Path gnu = tmp.resolve("gnu.tar");
+        try (OutputStream os = Files.newOutputStream(gnu); TarArchiveOutputStream out = new TarArchiveOutputStream(os)) {
+            out.setLongFileMode(TarArchiveOutputStream.LONGFILE_GNU);
+            for (String[] m : new String[][] {{longKey + ".jpg", "img"}, {longKey + ".cls", "9"}}) {
+                TarArchiveEntry e = new TarArchiveEntry(m[0]);
+                e.setSize(m[1].length());
+                out.putArchiveEntry(e);
+                out.write(bytes(m[1]));
+                out.closeArchiveEntry();
+            }
+        }
+        TarShards t = TarShards.open(gnu.toString());
+        assertEquals(List.of(longKey), keys(t));
+        assertEquals(List.of(9), labels(t));
+        assertArrayEquals(bytes("img"), t.read(0));
+
+        // POSIX ustar: the first member's name split into prefix "pre/fix" + name "k.jpg"
+        Map<String, byte[]> m = new LinkedHashMap<>();
+        m.put("pre/fix/k.jpg", bytes("jpeg bytes"));
+        m.put("pre/fix/k.cls", bytes("2"));
+        Path ustar = writeTar(tmp.resolve("ustar.tar"), m);
+        byte[] b = Files.readAllBytes(ustar);
+        assertEquals("ustar", new String(b, 257, 5, StandardCharsets.US_ASCII));
+        Arrays.fill(b, 0, 100, (byte) 0);
+        System.arraycopy(bytes("k.jpg"), 0, b, 0, 5);
+        System.arraycopy(bytes("pre/fix"), 0, b, 345, 7);
+        Arrays.fill(b, 148, 156, (byte) ' ');
+        int sum = 0;
+        for (int i = 0; i < 512; i++) sum += b[i] & 0xFF;
+        System.arraycopy(bytes(String.format("%06o\0 ", sum)), 0, b, 148, 8);
+        Files.write(ustar, b);
+        t = TarShards.open(ustar.toString());
+        assertEquals(List.of("pre/fix/k"), keys(t));
+        assertArrayEquals(bytes("jpeg bytes"), t.read(0));
+
+        // a flipped byte in the second header: checksum mismatch at offset 1024
+        b[1024 + 10] ^= 0x40;
+        Files.write(ustar, b);
+        DatasetException e = assertThrows(DatasetException.class, () -> TarShards.open(ustar.toString()));
+        assertTrue(e.getMessage().contains("ustar.tar: not a tar header (checksum mismatch) at offset 1024"), e.getMessage());
+        // cut inside the image data
+        Files.write(ustar, Arrays.copyOf(b, 700));
+        e = assertThrows(DatasetException.class, () -> TarShards.open(ustar.toString()));
+        assertTrue(e.getMessage().contains("extends past the end") || e.getMessage().contains("truncated"), e.getMessage());
     }
 
     @Test
