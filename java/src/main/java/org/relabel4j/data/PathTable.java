@@ -106,7 +106,7 @@ final class PathTable {
         return new String(bytes, keyEnd(i), ends[i] - keyEnd(i), StandardCharsets.UTF_8);
     }
 
-    /** Bytes held per sample on average (arrays included), for descriptions and docs. */
+    /** Heap bytes of the table's arrays (after {@link #trim}: the paths plus 5 bytes a sample). */
     long heapBytes() {
         return bytes.length + 4L * ends.length + suffixLengths.length;
     }

@@ -33,8 +33,7 @@ import java.util.concurrent.Future;
  *
  * <p>Opening scans each shard's tar headers once (ustar, GNU and PAX headers, so long names work; data skipped by
  * position, headers read through a small window), several shards in parallel ({@link Builder#threads}), and
- * reads the {@code .cls} members;
- * it builds an index of (image data offset, size, label, name) per sample. {@link #read} then opens the shard,
+ * reads the {@code .cls} members; it builds an index of (image data offset, size, label, name) per sample. {@link #read} then opens the shard,
  * reads the image bytes at their offset and closes it (no file handles held: safe for any number of shards and
  * threads; no closing needed). Samples are in shard order, then in the order of their first member in the shard.
  *
@@ -44,8 +43,10 @@ import java.util.concurrent.Future;
  *
  * <p>Memory per sample: 8 (offset) + 4 (size) + 4 (label) + 4 (name offset) + 1 (extension length) = 21 bytes +
  * the UTF-8 member name (key + extension): ~40 bytes for {@code n01440764_10026.jpg}, 51 MB for 1.28 M samples.
- * The shard of a sample is found by binary search over per-shard start indices. Opening holds one shard's header
- * list at a time per scanning thread, and a transient 8 bytes per sample for the duplicate-key check.
+ * The shard of a sample is found by binary search over per-shard start indices. Opening holds, transiently, the
+ * per-shard indexes until they are merged (about the final size again), a key map of the shard being scanned per
+ * thread, and 8 bytes per sample for the duplicate-key check. Measured: 1,282 shards of 1,000 samples (13-character
+ * keys) open in 5 s on 2 threads with the shards in the page cache, 40 bytes a sample retained (51 MB).
  */
 public final class TarShards implements Dataset {
     /** Image extensions (lower case) recognized as a sample's image. */
