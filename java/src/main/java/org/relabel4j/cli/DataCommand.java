@@ -40,7 +40,7 @@ import picocli.CommandLine.Spec;
 
 /** {@code relabel data}: look at a dataset the way the loader will. */
 @Command(name = "data", mixinStandardHelpOptions = true, description = "Dataset checks and previews.",
-        subcommands = {DataCommand.Check.class, DataCommand.Preview.class})
+        subcommands = {DataCommand.Check.class, DataCommand.Preview.class, DataCommand.Bench.class})
 final class DataCommand implements Runnable {
     @Spec
     CommandSpec spec;
@@ -166,6 +166,80 @@ final class DataCommand implements Runnable {
             }
             bad.sort(null);
             return bad;
+        }
+    }
+
+    @Command(name = "bench", mixinStandardHelpOptions = true, sortOptions = false,
+            description = {"Measures the training loader: images/s of decode + RandomResizedCrop + flip + jitter + lighting +"
+                    + " normalize, and with --labelmaps the share of loader time spent on label maps and LabelPooling.",
+                    "The first epoch warms up (JIT, page cache) and is not counted. Prints one JSON line."})
+    static final class Bench implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @Option(names = "--data", required = true, paramLabel = "SPEC", description = DATA_HELP)
+        String data;
+
+        @Option(names = "--labelmaps", paramLabel = "maps.rlm", description = "label-map store: pool targets per batch")
+        Path labelmaps;
+
+        @Option(names = "--workers", defaultValue = "1", description = "loader threads (default: ${DEFAULT-VALUE})")
+        int workers;
+
+        @Option(names = "--batch", defaultValue = "64", description = "batch size (default: ${DEFAULT-VALUE})")
+        int batch;
+
+        @Option(names = "--epochs", defaultValue = "3", description = "timed epochs after one warm-up (default: ${DEFAULT-VALUE})")
+        int epochs;
+
+        @Option(names = "--size", defaultValue = "224", description = "crop size (default: ${DEFAULT-VALUE})")
+        int size;
+
+        @Override
+        public Integer call() throws Exception {
+            if (epochs < 1) throw new IllegalArgumentException("--epochs must be >= 1, got " + epochs);
+            Dataset ds = Datasets.open(data);
+            LabelMapStore store = labelmaps == null ? null : LabelMapStore.open(labelmaps);
+            try {
+                Loader.Builder b = Loader.builder(ds, TrainTransform.imagenet(size)).batchSize(batch).workers(workers)
+                        .seed(0).log(m -> spec.commandLine().getErr().println("warning: " + m));
+                if (store != null)
+                    b.labelMaps(store, LabelPooling.builder(store.format().classes()).softmax(true).build(), true);
+                try (Loader loader = b.build()) {
+                    drain(loader, 0);
+                    Loader.Stats before = loader.stats();
+                    long t0 = System.nanoTime();
+                    long images = 0;
+                    for (int e = 1; e <= epochs; ++e) images += drain(loader, e);
+                    double seconds = (System.nanoTime() - t0) / 1e9;
+                    Loader.Stats after = loader.stats();
+                    double decode = (after.decodeNanos() - before.decodeNanos()) / 1e9;
+                    double label = (after.labelNanos() - before.labelNanos()) / 1e9;
+                    spec.commandLine().getOut().printf(Locale.ROOT,
+                            "{\"bench\": \"loader\", \"data\": \"%s\", \"samples\": %d, \"workers\": %d, \"batch\": %d, "
+                                    + "\"size\": %d, \"epochs\": %d, \"images\": %d, \"seconds\": %.3f, \"images_per_s\": %.1f, "
+                                    + "\"images_per_s_per_worker\": %.1f, \"decode_transform_s\": %.3f, \"labelmaps_s\": %.4f, "
+                                    + "\"labelmaps_share\": %.5f}%n",
+                            data.replace("\\", "/"), ds.size(), workers, batch, size, epochs, images, seconds,
+                            images / seconds, images / seconds / workers, decode, label,
+                            decode + label == 0 ? 0 : label / (decode + label));
+                }
+                return 0;
+            } finally {
+                if (store != null) store.close();
+            }
+        }
+
+        private static long drain(Loader loader, int epoch) {
+            long n = 0;
+            try (Loader.Epoch e = loader.epoch(epoch)) {
+                while (e.hasNext()) {
+                    try (Batch b = e.next()) {
+                        n += b.size();
+                    }
+                }
+            }
+            return n;
         }
     }
 

@@ -199,6 +199,15 @@ public final class NdArray {
         return out;
     }
 
+    /** The first {@code rows} entries along dimension 0, sharing this array's memory. */
+    public NdArray view(long rows) {
+        if (rank() == 0 || rows < 0 || rows > shape[0])
+            throw new IllegalArgumentException("cannot view " + rows + " rows of " + Arrays.toString(shape));
+        long[] s = shape.clone();
+        s[0] = rows;
+        return new NdArray(dtype, s, data);
+    }
+
     /** The same data viewed with another shape of the same element count. */
     public NdArray reshape(long... newShape) {
         if (numel(newShape) != numel)

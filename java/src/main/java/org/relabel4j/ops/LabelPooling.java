@@ -185,27 +185,33 @@ public final class LabelPooling {
      * that device for the call, and the result is copied back; the maps never move).
      */
     public NdArray gather(MapRecords records, NdArray recordIndices, NdArray boxes, NdArray flips) {
+        NdArray out = NdArray.zeros(DType.FLOAT32, outputShape(recordIndices == null ? 0 : batchOf(recordIndices)));
+        gather(records, recordIndices, boxes, flips, out);
+        return out;
+    }
+
+    /** As {@link #gather(MapRecords, NdArray, NdArray, NdArray)}, into {@code out} (float32, {@link #outputShape}). */
+    public void gather(MapRecords records, NdArray recordIndices, NdArray boxes, NdArray flips, NdArray out) {
         Objects.requireNonNull(records, "records");
         ArrayRef ri = ArrayRef.of("recordIndices", recordIndices);
         long batch = checkGather(records, ri);
         ArrayRef b = ArrayRef.of("boxes", boxes), f = flips == null ? null : ArrayRef.of("flips", flips);
         checkCrops(b, f, batch, ri);
+        Pointer target = checkOut(out, batch);
         if (records.device() < 0) {
-            NdArray out = NdArray.zeros(DType.FLOAT32, outputShape(batch));
-            runHost(records.format(), null, null, records.base(), records.count(), ri.data, batch, b, f,
-                    new Pointer(out.buffer()));
-            return out;
+            runHost(records.format(), null, null, records.base(), records.count(), ri.data, batch, b, f, target);
+            return;
         }
         int device = records.device();
         try (CudaBuffer di = CudaBuffer.upload(device, recordIndices); CudaBuffer db = CudaBuffer.upload(device, boxes);
                 CudaBuffer df = flips == null ? null : CudaBuffer.upload(device, flips);
-                CudaBuffer out = CudaBuffer.allocate(device, 4 * batch * classes * (long) outputSize * outputSize)) {
+                CudaBuffer dout = CudaBuffer.allocate(device, Math.max(1, out.nbytes()))) {
             ArrayRef bd = ArrayRef.of("boxes", db, DType.FLOAT32, b.shape);
             ArrayRef fd = df == null ? null : ArrayRef.of("flips", df, f.dtype, f.shape);
             runCuda(records.format(), null, null, records.base(), records.count(), di.pointer(), batch, bd, fd,
-                    out.pointer(), device, null);
+                    dout.pointer(), device, null);
             Cuda.synchronize(device);
-            return out.download(DType.FLOAT32, outputShape(batch));
+            NativeStatus.check(RelabelNative.relabel_cuda_memcpy(target, dout.pointer(), out.nbytes(), 2), "copy targets");
         }
     }
 

@@ -1,6 +1,7 @@
 package org.relabel4j.data.loader;
 
 import java.util.List;
+import java.util.function.Consumer;
 import org.relabel4j.nd.NdArray;
 
 /**
@@ -9,12 +10,102 @@ import org.relabel4j.nd.NdArray;
  * (x1, y1, x2, y2 normalized to the image); {@code flips}: uint8 {@code [B]}; {@code labels}: int64 {@code [B]};
  * {@code recordIndices}: int64 {@code [B]}, the label-map store record of each sample (-1 without a store or a
  * map); {@code targets}: float32 {@code [B,C]} LabelPooling targets when the loader pools on the CPU, else null.
- * {@code B} may be smaller than the batch size for the last batch or when corrupt images were skipped.
+ * {@code B} may be smaller than the batch size for the last batch or when corrupt images were skipped. Closing a
+ * batch recycles its image buffer.
  */
-public record Batch(int epoch, int index, List<String> keys, NdArray images, NdArray boxes, NdArray flips, NdArray labels,
-        NdArray recordIndices, NdArray targets, int skipped, long decodeNanos, long labelNanos) {
+public final class Batch implements AutoCloseable {
+    private final int epoch, index, skipped;
+    private final List<String> keys;
+    private final NdArray images, boxes, flips, labels, recordIndices, targets;
+    private final long decodeNanos, labelNanos;
+    private final Consumer<Batch> recycler;
+    private boolean closed;
+
+    Batch(int epoch, int index, List<String> keys, NdArray images, NdArray boxes, NdArray flips, NdArray labels,
+            NdArray recordIndices, NdArray targets, int skipped, long decodeNanos, long labelNanos,
+            Consumer<Batch> recycler) {
+        this.epoch = epoch;
+        this.index = index;
+        this.keys = keys;
+        this.images = images;
+        this.boxes = boxes;
+        this.flips = flips;
+        this.labels = labels;
+        this.recordIndices = recordIndices;
+        this.targets = targets;
+        this.skipped = skipped;
+        this.decodeNanos = decodeNanos;
+        this.labelNanos = labelNanos;
+        this.recycler = recycler;
+    }
+
     /** Samples in this batch. */
     public int size() {
         return keys.size();
+    }
+
+    public int epoch() {
+        return epoch;
+    }
+
+    public int index() {
+        return index;
+    }
+
+    public List<String> keys() {
+        return keys;
+    }
+
+    /** The pixels; valid until {@link #close()}. */
+    public NdArray images() {
+        if (closed) throw new IllegalStateException("batch " + index + " is closed: its image buffer was recycled");
+        return images;
+    }
+
+    public NdArray boxes() {
+        return boxes;
+    }
+
+    public NdArray flips() {
+        return flips;
+    }
+
+    public NdArray labels() {
+        return labels;
+    }
+
+    public NdArray recordIndices() {
+        return recordIndices;
+    }
+
+    /** LabelPooling targets, or null without a store; valid until {@link #close()}. */
+    public NdArray targets() {
+        if (closed) throw new IllegalStateException("batch " + index + " is closed: its target buffer was recycled");
+        return targets;
+    }
+
+    /** Samples of this batch skipped as unreadable. */
+    public int skipped() {
+        return skipped;
+    }
+
+    public long decodeNanos() {
+        return decodeNanos;
+    }
+
+    public long labelNanos() {
+        return labelNanos;
+    }
+
+    /**
+     * Hands the image and target buffers back to the loader for a later batch (optional, but it spares allocating
+     * and zeroing tens of megabytes of native memory per batch).
+     */
+    @Override
+    public void close() {
+        if (!closed) {
+            closed = true;
+            recycler.accept(this);
+        }
     }
 }

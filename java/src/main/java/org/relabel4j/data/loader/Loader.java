@@ -64,6 +64,8 @@ public final class Loader implements AutoCloseable {
     private final ExecutorService pool;
     private final AtomicLong skipped = new AtomicLong(), decoded = new AtomicLong();
     private final AtomicLong decodeNanos = new AtomicLong(), labelNanos = new AtomicLong();
+    private final java.util.concurrent.ConcurrentLinkedQueue<Buffers> freeBuffers = new java.util.concurrent.ConcurrentLinkedQueue<>();
+    private final ThreadLocal<float[]> scratch = ThreadLocal.withInitial(() -> new float[0]);
 
     private Loader(Builder b) {
         this.dataset = b.dataset;
@@ -228,7 +230,12 @@ public final class Loader implements AutoCloseable {
     private Batch assemble(int epoch, int b, int[] order) throws IOException {
         int from = b * batchSize, to = Math.min(order.length, from + batchSize);
         int s = transform.size(), plane = 3 * s * s;
-        float[] pixelsBuf = new float[(to - from) * plane];
+        float[] pixel = scratch.get();
+        if (pixel.length != plane) scratch.set(pixel = new float[plane]);
+        Buffers full = takeBuffers();
+        NdArray images = full.images();
+        FloatBuffer asFloats = pixels == Pixels.FLOAT32 ? images.buffer().asFloatBuffer() : null;
+        java.nio.ByteBuffer asBytes = pixels == Pixels.UINT8 ? images.buffer() : null;
         float[] boxes = new float[(to - from) * 4];
         boolean[] flips = new boolean[to - from];
         long[] labels = new long[to - from], records = new long[to - from];
@@ -241,13 +248,25 @@ public final class Loader implements AutoCloseable {
             SampleTransform.Augmented a;
             try {
                 byte[] bytes = dataset.read(index);
-                a = transform.apply(bytes, sample.origin(), SampleRandom.of(seed, epoch, index), pixelsBuf, n * plane);
+                a = transform.apply(bytes, sample.origin(), SampleRandom.of(seed, epoch, index), pixel, 0);
             } catch (IOException e) {
-                if (strict) throw e;
+                if (strict) {
+                    recycle(full);
+                    throw e;
+                }
                 ++skippedHere;
                 skipped.incrementAndGet();
                 log.accept("skipped unreadable image " + sample.origin() + ": " + e.getMessage());
                 continue;
+            }
+            if (asFloats != null) {
+                asFloats.put(n * plane, pixel, 0, plane);
+            } else {
+                int base = n * plane;
+                for (int i = 0; i < plane; ++i) {
+                    float v = pixel[i] * 255f + 0.5f;
+                    asBytes.put(base + i, (byte) (v <= 0 ? 0 : v >= 255 ? 255 : (int) v));
+                }
             }
             CropBox c = a.crop();
             System.arraycopy(c.normalized(), 0, boxes, 4 * n, 4);
@@ -260,43 +279,53 @@ public final class Loader implements AutoCloseable {
         decoded.addAndGet(n);
         long t1 = System.nanoTime();
         decodeNanos.addAndGet(t1 - t0);
-        NdArray images = pixels == Pixels.FLOAT32 ? NdArray.zeros(DType.FLOAT32, n, 3, s, s) : NdArray.zeros(DType.UINT8, n, 3, s, s);
-        if (pixels == Pixels.FLOAT32) {
-            FloatBuffer fb = images.buffer().asFloatBuffer();
-            fb.put(pixelsBuf, 0, n * plane);
-        } else {
-            java.nio.ByteBuffer bb = images.buffer();
-            for (int i = 0; i < n * plane; ++i) {
-                float v = pixelsBuf[i] * 255f + 0.5f;
-                bb.put(i, (byte) (v <= 0 ? 0 : v >= 255 ? 255 : (int) v));
-            }
-        }
+        if (n < batchSize) images = images.view(n);
         NdArray boxArray = NdArray.of(Arrays.copyOf(boxes, 4 * n), n, 4);
         NdArray flipArray = NdArray.of(Arrays.copyOf(flips, n));
         NdArray labelArray = NdArray.of(Arrays.copyOf(labels, n));
         NdArray recordArray = NdArray.of(Arrays.copyOf(records, n));
         NdArray targets = null;
         long t2 = System.nanoTime();
-        if (store != null && pooling != null && n > 0) targets = targets(recordArray, labelArray, boxArray, flipArray);
+        if (store != null && pooling != null && n > 0)
+            targets = targets(recordArray, labelArray, boxArray, flipArray, full.targets().view(n));
         long t3 = System.nanoTime();
         labelNanos.addAndGet(t3 - t2);
         return new Batch(epoch, b, keys, images, boxArray, flipArray, labelArray, recordArray, targets, skippedHere,
-                t1 - t0, t3 - t2);
+                t1 - t0, t3 - t2, ignored -> recycle(full));
     }
 
-    /** LabelPooling targets pooled in place from the store; samples without a map get their one-hot label. */
-    private NdArray targets(NdArray records, NdArray labels, NdArray boxes, NdArray flips) {
+    /** The native buffers of one batch, recycled when the consumer closes the batch. */
+    private record Buffers(NdArray images, NdArray targets) {}
+
+    /** Buffers for a whole batch: ones a closed batch handed back, else new ones. */
+    private Buffers takeBuffers() {
+        Buffers reused = freeBuffers.poll();
+        if (reused != null) return reused;
+        int s = transform.size();
+        NdArray images = NdArray.zeros(pixels == Pixels.FLOAT32 ? DType.FLOAT32 : DType.UINT8, batchSize, 3, s, s);
+        NdArray targets = store != null && pooling != null ? NdArray.zeros(DType.FLOAT32, pooling.outputShape(batchSize)) : null;
+        return new Buffers(images, targets);
+    }
+
+    private void recycle(Buffers full) {
+        if (freeBuffers.size() < prefetch + 2) freeBuffers.offer(full);  // the rest go to the garbage collector
+    }
+
+    /** LabelPooling targets pooled in place from the store into out; samples without a map get their one-hot label. */
+    private NdArray targets(NdArray records, NdArray labels, NdArray boxes, NdArray flips, NdArray out) {
         int n = (int) records.numel();
         boolean allPresent = true;
         for (int i = 0; i < n; ++i) allPresent &= records.getLong(i) >= 0;
-        if (allPresent) return pooling.gather(store.records(), records, boxes, flips);
+        if (allPresent) {
+            pooling.gather(store.records(), records, boxes, flips, out);
+            return out;
+        }
         // Pool the samples that have maps, one-hot for the others.
+        long per = out.numel() / n;
+        for (long e = 0; e < out.numel(); ++e) out.setFloat(e, 0f);
         long[] have = new long[n];
         int m = 0;
         for (int i = 0; i < n; ++i) if (records.getLong(i) >= 0) have[m++] = i;
-        long[] out = pooling.outputShape(n);
-        NdArray result = NdArray.zeros(DType.FLOAT32, out);
-        long per = result.numel() / n;
         if (m > 0) {
             long[] recs = new long[m];
             float[] bx = new float[4 * m];
@@ -310,16 +339,16 @@ public final class Loader implements AutoCloseable {
             NdArray pooled = pooling.gather(store.records(), NdArray.of(recs), NdArray.of(bx, m, 4), NdArray.of(fl));
             for (int j = 0; j < m; ++j) {
                 int i = (int) have[j];
-                for (long e = 0; e < per; ++e) result.setFloat(i * per + e, pooled.getFloat(j * per + e));
+                for (long e = 0; e < per; ++e) out.setFloat(i * per + e, pooled.getFloat(j * per + e));
             }
         }
         int positions = (int) (per / pooling.classes());
         for (int i = 0; i < n; ++i) {
             if (records.getLong(i) >= 0) continue;
             long label = labels.getLong(i);
-            for (int p = 0; p < positions; ++p) result.setFloat(i * per + label * positions + p, 1f);
+            for (int p = 0; p < positions; ++p) out.setFloat(i * per + label * positions + p, 1f);
         }
-        return result;
+        return out;
     }
 
     @Override

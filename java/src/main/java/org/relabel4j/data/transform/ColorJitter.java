@@ -52,11 +52,13 @@ public final class ColorJitter {
     }
 
     static void saturation(float[] img, int offset, int hw, float f) {
+        final int r = offset, g = offset + hw, b = offset + 2 * hw;
+        final float keep = 1 - f;
         for (int i = 0; i < hw; ++i) {
-            float g = gray(img, offset, hw, i) * (1 - f);
-            img[offset + i] = clamp(img[offset + i] * f + g);
-            img[offset + hw + i] = clamp(img[offset + hw + i] * f + g);
-            img[offset + 2 * hw + i] = clamp(img[offset + 2 * hw + i] * f + g);
+            float gray = (0.299f * img[r + i] + 0.587f * img[g + i] + 0.114f * img[b + i]) * keep;
+            img[r + i] = clamp(img[r + i] * f + gray);
+            img[g + i] = clamp(img[g + i] * f + gray);
+            img[b + i] = clamp(img[b + i] * f + gray);
         }
     }
 
@@ -65,6 +67,6 @@ public final class ColorJitter {
     }
 
     private static float clamp(float v) {
-        return v < 0 ? 0 : (v > 1 ? 1 : v);
+        return Math.min(1f, Math.max(0f, v));  // min/max intrinsics: the loops stay branch-free and vectorize
     }
 }
