@@ -62,7 +62,7 @@ public class TopKBench {
     /** Bytes per op: the dense input read once, the fp16 scores and the ids written. */
     public static double bytesPerOp(String shape, String input) {
         int[] s = parse(shape);
-        double cells = (double) s[0] * s[2] * s[3];
+        double cells = (double) s[0] * s[2] * s[2];
         return cells * s[1] * (input.equals("fp16") ? 2 : 4) + cells * 5 * (2 + (s[1] <= 65535 ? 2 : 4));
     }
 }
