@@ -54,6 +54,8 @@ public class LabelPoolBench {
         @Setup(Level.Trial)
         public void setup() {
             Inputs.Maps m = Inputs.maps(batch, Inputs.SEED_MAPS);
+            if (!scores.equals("fp16") && !scores.equals("fp32"))
+                throw new IllegalArgumentException("scores must be fp16 or fp32, got " + scores);
             boolean fp16 = scores.equals("fp16");
             scoreArray = m.scores(fp16 ? DType.FLOAT16 : DType.FLOAT32);
             idArray = m.ids(fp16 ? DType.UINT16 : DType.INT32);

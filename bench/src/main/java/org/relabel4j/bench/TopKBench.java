@@ -44,6 +44,8 @@ public class TopKBench {
         @Setup(Level.Trial)
         public void setup() {
             int[] s = parse(shape);
+            if (!input.equals("fp16") && !input.equals("fp32"))
+                throw new IllegalArgumentException("input must be fp16 or fp32, got " + input);
             dense = Inputs.dense(s[0], s[1], s[2], input.equals("fp16") ? DType.FLOAT16 : DType.FLOAT32, Inputs.SEED_DENSE);
             topk = TopK.of(5);
         }
