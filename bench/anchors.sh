@@ -111,7 +111,8 @@ def anchor_for(r):
     if op == "gather":
         return pt_anchor, "torch.load x1024"
     if r["class"] == "TopKBench":
-        return anchor("torch-topk-half-cpu", shape=p["shape"], input=p["input"]), "torch.topk+half"
+        return anchor("torch-topk-half-cpu", shape=p["shape"], input=p["input"]), \
+            "torch.topk+half" if p["input"] == "fp32" else "float+torch.topk+half"
     if p.get("batch") != "1024" or p.get("S", "1") != "1":
         return None, ""
     t = int(p.get("threads", "1"))
@@ -204,7 +205,8 @@ if [ -f "$anchor" ] && /usr/bin/python3 -c 'import torch, torchvision' 2>/dev/nu
   # Two more measurements of the same torch install, beside the anchor (not part of it):
   #  - the anchor's labelpool() with its dense [B,1000,15,15] batch allocated once and zero_()-ed per call: how
   #    much of the anchor is first-touching 921 MB of fresh memory (page faults), which some machines make slow;
-  #  - torch.topk(dense, 5, dim=1) with .half() values and int16-range ids: the compression anchor.
+  #  - torch.topk(dense, 5, dim=1) with .half() values (fp16 logits through .float(): torch's CPU topk has no fp16
+#    kernel): the compression anchor.
   echo "anchors.sh: anchor variants (dense batch reused; torch.topk)" >&2
   /usr/bin/python3 - "$quick" >>"$out/anchor.jsonl" <<'PY'
 import json, statistics, sys, time
@@ -242,8 +244,8 @@ shapes = [(64, 1000, 15)] if quick else [(64, 1000, 15), (16, 21843, 7)]
 for b, c, s in shapes:
     x = torch.randn(b, c, s, s) * 3
     for name, t in ([("fp32", x)] if quick else [("fp32", x), ("fp16", x.half())]):
-        def topk():
-            v, i = torch.topk(t, 5, dim=1)
+        def topk():  # torch's CPU topk has no fp16 kernel: fp16 logits go through float()
+            v, i = torch.topk(t if t.dtype == torch.float32 else t.float(), 5, dim=1)
             return v.half(), i
         print(json.dumps({"anchor": "torch-topk-half-cpu", "shape": f"{b}x{c}x{s}x{s}", "input": name, "threads": 1,
                           "median_ms": round(timed(topk, 3 if quick else 10), 3)}))
