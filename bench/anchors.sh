@@ -143,7 +143,7 @@ for r in rows:
         ours += f" ({r['raw']:.4g} ± " + ("n/a" if nan else f"{r['rawerr']:.2g}") + f" {r['unit']})"
     thr = r["params"].get("threads", "1" if r["class"] != "CudaBench" else "")
     anchor_cell = f"{fmt_ms(a)} ({what})" if a is not None else ""
-    ratio = f"{a / r['ms']:.0f}x" if a is not None else ""
+    ratio = (f"{a / r['ms']:.0f}x" if a / r["ms"] >= 10 else f"{a / r['ms']:.2g}x") if a is not None else ""
     bound_cell = f"{bound:.3g}" if bound else ""
     x_bound = f"{r['ms'] / bound:.1f}" if bound else ""
     print(f"| {op} | {cfg} | {thr} | {ours} | {anchor_cell} | {ratio} | {bound_cell} | {x_bound} |")
