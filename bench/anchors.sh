@@ -10,7 +10,7 @@
 #   --out DIR  keep the raw results there (default: bench/target/anchors-<UTC time>)
 #   JMH_ARGS   extra arguments for labelpool-bench (e.g. -- -p batch=1024 to trim the full run)
 # Builds first when needed (mvn -B -q -DskipTests package at the repo root). Without the anchor (no /usr/bin/python3
-# with torch + torchvision), the table has our numbers and says the anchor is missing.
+# with torch + torchvision, or ANCHOR_PYTHON), the table has our numbers and says the anchor is missing.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/.." && pwd)"
@@ -192,15 +192,16 @@ classpath="$jar:$here/target/lib/*"
 
 # ---- the anchor (released path, Debian's torch + torchvision on the CPU)
 anchor="$root/../shared/anchors/official_labelpool.py"
+py="${ANCHOR_PYTHON:-/usr/bin/python3}"  # Debian's python3 with python3-torch + python3-torchvision
 pt_dir="$root/../shared/fixtures/official-pt/relabel_imagenet"
 anchor_note=""
-if [ -f "$anchor" ] && /usr/bin/python3 -c 'import torch, torchvision' 2>/dev/null; then
+if [ -f "$anchor" ] && "$py" -c 'import torch, torchvision' 2>/dev/null; then
   if [ "$quick" = 1 ]; then threads_list="1"; iters=1; else threads_list="1 2"; iters=5; fi
   for t in $threads_list; do
     load_pt=()
     [ "$t" = 1 ] && [ -d "$pt_dir" ] && load_pt=(--load-pt "$pt_dir")
     echo "anchors.sh: anchor, $t thread(s)" >&2
-    /usr/bin/python3 "$anchor" --batch 1024 --threads "$t" --iters "$iters" "${load_pt[@]}" >>"$out/anchor.jsonl"
+    "$py" "$anchor" --batch 1024 --threads "$t" --iters "$iters" "${load_pt[@]}" >>"$out/anchor.jsonl"
   done
   # Two more measurements of the same torch install, beside the anchor (not part of it):
   #  - the anchor's labelpool() with its dense [B,1000,15,15] batch allocated once and zero_()-ed per call: how
@@ -208,7 +209,7 @@ if [ -f "$anchor" ] && /usr/bin/python3 -c 'import torch, torchvision' 2>/dev/nu
   #  - torch.topk(dense, 5, dim=1) with .half() values (fp16 logits through .float(): torch's CPU topk has no fp16
 #    kernel): the compression anchor.
   echo "anchors.sh: anchor variants (dense batch reused; torch.topk)" >&2
-  /usr/bin/python3 - "$quick" >>"$out/anchor.jsonl" <<'PY'
+  "$py" - "$quick" >>"$out/anchor.jsonl" <<'PY'
 import json, statistics, sys, time
 import torch
 from torchvision.ops import roi_align
@@ -251,7 +252,7 @@ for b, c, s in shapes:
                           "median_ms": round(timed(topk, 3 if quick else 10), 3)}))
 PY
 else
-  anchor_note="anchor missing: needs $anchor and /usr/bin/python3 with torch + torchvision (bench/anchors.sh --install)"
+  anchor_note="anchor missing: needs $anchor and $py with torch + torchvision (bench/anchors.sh --install)"
   echo "anchors.sh: $anchor_note" >&2
 fi
 
