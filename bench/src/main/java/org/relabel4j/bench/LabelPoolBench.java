@@ -90,7 +90,7 @@ public class LabelPoolBench {
         RelabelNative.MapSpec spec;
         RelabelNative.PoolParams params;
         Pointer scores, ids, boxes, out;
-        NdArray keep[];
+        NdArray[] keep;  // the arrays behind the pointers
 
         @Setup(Level.Trial)
         public void setup() {
