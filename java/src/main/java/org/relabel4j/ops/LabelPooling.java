@@ -332,13 +332,15 @@ public final class LabelPooling {
         if (flips != null)
             flips.requireRank(1, "[B]").requireDtype(FLIP_TYPES).requireDim(0, batch, "batch size").requireDevice(reference);
         if (boxes.onHost()) {
-            FloatPointer values = new FloatPointer(boxes.data);
-            for (long i = 0; i < batch * 4; ++i) {
-                float v = values.get(i);
-                String at = "boxes[" + (i / 4) + "]." + BOX_FIELDS[(int) (i % 4)] + " = " + v;
+            // One bulk read, and a message only for a bad value: this runs on every call.
+            float[] values = new float[Math.toIntExact(batch * 4)];
+            new FloatPointer(boxes.data).get(values);
+            for (int i = 0; i < values.length; ++i) {
+                float v = values[i];
+                if (Float.isFinite(v) && Math.abs(v) <= MAX_BOX_COORDINATE) continue;
+                String at = "boxes[" + (i / 4) + "]." + BOX_FIELDS[i % 4] + " = " + v;
                 if (!Float.isFinite(v)) throw new IllegalArgumentException(at + " is not finite");
-                if (Math.abs(v) > MAX_BOX_COORDINATE)
-                    throw new IllegalArgumentException(at + " is outside [-64, 64] (boxes are normalized to the image)");
+                throw new IllegalArgumentException(at + " is outside [-64, 64] (boxes are normalized to the image)");
             }
         }
     }
