@@ -25,12 +25,12 @@ import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-class TarShardsTest {
+public class TarShardsTest {
     @TempDir
     Path tmp;
 
     /** Writes a tar of the members (name -> content; a name ending in '/' is a directory), PAX long names. */
-    static Path writeTar(Path file, Map<String, byte[]> members) throws IOException {
+    public static Path writeTar(Path file, Map<String, byte[]> members) throws IOException {
         Files.createDirectories(file.getParent());
         try (OutputStream os = Files.newOutputStream(file); TarArchiveOutputStream out = new TarArchiveOutputStream(os)) {
             out.setLongFileMode(TarArchiveOutputStream.LONGFILE_POSIX);

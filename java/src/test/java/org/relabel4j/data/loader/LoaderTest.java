@@ -223,6 +223,47 @@ class LoaderTest {
     }
 
     @Test
+    void targetsOnATorchDeviceEqualTheHostTargets() throws IOException {
+        Dataset ds = Datasets.open("imagefolder:" + root);
+        org.relabel4j.torch.Torch.init();
+        try (LabelMapStore store = LabelMapStore.open(writeStore(ds, Set.of()));
+                org.bytedeco.javacpp.PointerScope scope = new org.bytedeco.javacpp.PointerScope()) {
+            LabelPooling pooling = LabelPooling.builder(10).mode(LabelPooling.Mode.PROBS).build();
+            org.bytedeco.pytorch.Tensor records = store.recordsTensor();  // a CUDA node would .to(cuda) it once
+            try (Loader l = Loader.builder(ds, plainTrain(16)).batchSize(8).workers(1).seed(2).labelMaps(store, pooling, false)
+                    .build()) {
+                for (Batch b : epoch(l, 0)) {
+                    NdArray onDevice = org.relabel4j.torch.Tensors.toNdArray(BatchTensors.targets(b, pooling, records, store.format()));
+                    assertArrayEquals(b.targets().toFloatArray(), onDevice.toFloatArray(), 0f);
+                    assertArrayEquals(b.images().shape(), org.relabel4j.torch.Tensors.shape(BatchTensors.images(b, records.device())));
+                }
+            }
+        }
+    }
+
+    @Test
+    void tarShardsLoadLikeTheFolderTheyWereWrittenFrom() throws IOException {
+        Dataset folder = Datasets.open("imagefolder:" + root);
+        Map<String, byte[]> members = new java.util.LinkedHashMap<>();
+        for (int i = 0; i < folder.size(); ++i) {
+            members.put(folder.sample(i).key() + ".jpg", folder.read(i));
+            members.put(folder.sample(i).key() + ".cls", String.valueOf(folder.sample(i).label()).getBytes());
+        }
+        org.relabel4j.data.TarShardsTest.writeTar(tmp.resolve("train-000000.tar"), members);
+        Dataset tar = Datasets.open("tar:" + tmp.resolve("train-{000000..000000}.tar"));
+        assertEquals(folder.size(), tar.size());
+        Map<String, Long> labels = new java.util.HashMap<>();
+        try (Loader l = Loader.builder(tar, plainTrain(16)).batchSize(5).workers(2).seed(1).build()) {
+            for (Batch b : epoch(l, 0)) {
+                for (int i = 0; i < b.size(); ++i) labels.put(b.keys().get(i), b.labels().getLong(i));
+            }
+        }
+        assertEquals(folder.size(), labels.size());
+        for (int i = 0; i < folder.size(); ++i)
+            assertEquals(folder.sample(i).label(), labels.get(folder.sample(i).key()).intValue(), folder.sample(i).key());
+    }
+
+    @Test
     void missingLabelMapsFailUnlessAllowed() throws IOException {
         Dataset ds = Datasets.open("imagefolder:" + root);
         String gone = ds.sample(4).key();
