@@ -1,7 +1,6 @@
 package org.relabel4j.data.transform;
 
 import java.io.IOException;
-import org.relabel4j.data.image.DecodedImage;
 import org.relabel4j.data.image.Dims;
 import org.relabel4j.data.image.ImageDecoder;
 
@@ -63,16 +62,7 @@ public final class EvalTransform implements SampleTransform {
     public Augmented apply(byte[] encoded, String origin, SampleRandom random, float[] dst, int offset) throws IOException {
         Dims dims = decoder.probe(encoded, origin);
         CropBox box = crop(dims.width(), dims.height());
-        int reduction = 1;
-        while (reduction < 8 && box.width() / (2 * reduction) >= size && box.height() / (2 * reduction) >= size)
-            reduction *= 2;
-        Resampler resampler = resamplers.get();
-        CropBox used;
-        try (DecodedImage image = decoder.decode(encoded, reduction, origin)) {
-            Resampler.checkSize(image, dims, origin);
-            used = resampler.snap(image, box, dims.width(), dims.height());
-            resampler.resample(image, used, size, false, dst, offset);
-        }
+        CropBox used = resamplers.get().crop(decoder, encoded, origin, dims, box, size, false, dst, offset);
         if (normalization != null) normalization.apply(dst, offset, size * size);
         return new Augmented(used, false);
     }

@@ -7,6 +7,8 @@ import org.bytedeco.opencv.opencv_core.Mat;
 import org.bytedeco.opencv.opencv_core.Rect;
 import org.bytedeco.opencv.opencv_core.Size;
 import org.relabel4j.data.image.DecodedImage;
+import org.relabel4j.data.image.Dims;
+import org.relabel4j.data.image.ImageDecoder;
 
 /**
  * Crops a region of a decoded (possibly reduced) RGB image, resizes it to size x size and writes float CHW in
@@ -16,8 +18,23 @@ import org.relabel4j.data.image.DecodedImage;
 final class Resampler {
     private final Mat resized = new Mat();
 
+    /**
+     * Decodes {@code encoded} at the largest JPEG reduction (1/2, 1/4, 1/8) at which {@code box} still covers
+     * size x size, and resamples the box into dst; returns the box the pixels show (snapped to reduced pixels).
+     */
+    CropBox crop(ImageDecoder decoder, byte[] encoded, String origin, Dims dims, CropBox box, int size, boolean flip,
+            float[] dst, int offset) throws java.io.IOException {
+        int reduction = ImageDecoder.reductionFor(box.width(), box.height(), size, size);
+        try (DecodedImage image = decoder.decode(encoded, reduction, origin)) {
+            checkSize(image, dims, origin);
+            CropBox used = snap(image, box, dims.width(), dims.height());
+            resample(image, used, size, flip, dst, offset);
+            return used;
+        }
+    }
+
     /** The decoded image must be the header's size, reduced (ceil(size / reduction)). */
-    static void checkSize(DecodedImage image, org.relabel4j.data.image.Dims dims, String origin) throws java.io.IOException {
+    static void checkSize(DecodedImage image, Dims dims, String origin) throws java.io.IOException {
         int r = image.reduction();
         if (image.width() != (dims.width() + r - 1) / r || image.height() != (dims.height() + r - 1) / r)
             throw new org.relabel4j.data.image.CorruptImageException(origin, "decoded " + image.width() + "x"

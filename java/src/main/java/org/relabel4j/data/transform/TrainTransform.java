@@ -1,7 +1,6 @@
 package org.relabel4j.data.transform;
 
 import java.io.IOException;
-import org.relabel4j.data.image.DecodedImage;
 import org.relabel4j.data.image.Dims;
 import org.relabel4j.data.image.ImageDecoder;
 
@@ -54,16 +53,7 @@ public final class TrainTransform implements SampleTransform {
         Dims dims = decoder.probe(encoded, origin);
         CropBox box = crop.sample(dims.width(), dims.height(), random);
         boolean flip = hflip && random.nextBoolean();
-        int reduction = 1;
-        while (reduction < 8 && box.width() / (2 * reduction) >= size && box.height() / (2 * reduction) >= size)
-            reduction *= 2;
-        Resampler resampler = resamplers.get();
-        CropBox used;
-        try (DecodedImage image = decoder.decode(encoded, reduction, origin)) {
-            Resampler.checkSize(image, dims, origin);
-            used = resampler.snap(image, box, dims.width(), dims.height());
-            resampler.resample(image, used, size, flip, dst, offset);
-        }
+        CropBox used = resamplers.get().crop(decoder, encoded, origin, dims, box, size, flip, dst, offset);
         int hw = size * size;
         if (jitter != null) jitter.apply(dst, offset, hw, random);
         if (lighting != null) lighting.apply(dst, offset, hw, random);
