@@ -1,5 +1,6 @@
 package org.relabel4j.train.model;
 
+import java.util.Map;
 import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorVector;
@@ -34,6 +35,25 @@ public interface Classifier extends AutoCloseable {
 
     /** Moves parameters and buffers to {@code device}. */
     void to(Device device);
+
+    /**
+     * The parameters and buffers by name, in state-dict order: the built-in models use torchvision's names
+     * ({@code conv1.weight}, {@code bn1.running_mean}, {@code layer1.0.downsample.1.num_batches_tracked},
+     * {@code fc.bias}, ...). The values are the live tensors (new handles on the module's own storage, not copies):
+     * {@link StateDicts} copies into and out of them. Closing a handle does not free the tensor. Models without
+     * names throw UnsupportedOperationException.
+     */
+    default Map<String, Tensor> stateDict() {
+        throw new UnsupportedOperationException(name() + " does not expose its tensors by name");
+    }
+
+    /**
+     * The trainable parameters by name (the entries of {@link #stateDict()} that {@link #parameters()} holds), e.g.
+     * to exempt batch-norm and bias parameters from weight decay.
+     */
+    default Map<String, Tensor> namedParameters() {
+        throw new UnsupportedOperationException(name() + " does not expose its parameters by name");
+    }
 
     @Override
     default void close() {}
