@@ -1,5 +1,6 @@
 package org.relabel4j.cli;
 
+import org.relabel4j.torch.Devices;
 import picocli.CommandLine.Option;
 
 /** The --device and --threads options shared by the compute commands. */
@@ -12,7 +13,16 @@ final class ComputeOptions {
 
     /** -1 for the CPU, else the CUDA device index. */
     int device() {
-        return Devices.parse(device);
+        return parseDevice(device);
+    }
+
+    /** {@link Devices#parse} with the error naming the {@code --device} option. */
+    static int parseDevice(String device) {
+        try {
+            return Devices.parse(device);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("--" + e.getMessage(), e);
+        }
     }
 
     int threads() {

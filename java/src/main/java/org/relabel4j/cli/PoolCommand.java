@@ -1,5 +1,6 @@
 package org.relabel4j.cli;
 
+import org.relabel4j.torch.Devices;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;

@@ -11,11 +11,11 @@ import org.relabel4j.torch.Torch;
 import org.relabel4j.train.model.Classifier;
 
 /** Classifiers for tests: logits computed on the host from the image's mean color, no parameters. */
-final class TestClassifiers {
+public final class TestClassifiers {
     private TestClassifiers() {}
 
     /** The mean RGB (0..255, de-normalized from ImageNet normalization) of image b of a [B,3,S,S] batch. */
-    static float[] meanRgb(NdArray images, int b) {
+    public static float[] meanRgb(NdArray images, int b) {
         long s2 = images.shape(2) * images.shape(3);
         float[] rgb = new float[3];
         for (int c = 0; c < 3; ++c) {
@@ -29,17 +29,17 @@ final class TestClassifiers {
     }
 
     /** A classifier whose logits for image b come from {@code logits(meanRgb)}; records its mode and grad mode. */
-    static final class ByColor implements Classifier {
-        interface Logits {
+    public static final class ByColor implements Classifier {
+        public interface Logits {
             float[] of(float[] rgb);
         }
 
         private final int classes;
         private final Logits logits;
-        boolean training = true, gradEnabledInForward = true, moved;
-        int forwards;
+        public boolean training = true, gradEnabledInForward = true, moved;
+        public int forwards;
 
-        ByColor(int classes, Logits logits) {
+        public ByColor(int classes, Logits logits) {
             this.classes = classes;
             this.logits = logits;
         }
@@ -88,7 +88,7 @@ final class TestClassifiers {
     }
 
     /** Logits = (R, G, B means) placed at classes {@code channelClass[0..2]}, the other classes far below. */
-    static ByColor dominantChannel(int classes, int... channelClass) {
+    public static ByColor dominantChannel(int classes, int... channelClass) {
         return new ByColor(classes, rgb -> {
             float[] l = new float[classes];
             for (int c = 0; c < classes; ++c) l[c] = -1000 - c;
@@ -98,7 +98,7 @@ final class TestClassifiers {
     }
 
     /** Gray level g = 20 * c + 10 means class c: logits -|c - (g - 10) / 20|. */
-    static ByColor grayLevel(int classes) {
+    public static ByColor grayLevel(int classes) {
         return new ByColor(classes, rgb -> {
             float estimate = (rgb[0] - 10) / 20f;
             float[] l = new float[classes];

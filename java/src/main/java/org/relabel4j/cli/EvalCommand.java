@@ -1,0 +1,148 @@
+package org.relabel4j.cli;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import org.relabel4j.data.Dataset;
+import org.relabel4j.data.Datasets;
+import org.relabel4j.eval.EvalReport;
+import org.relabel4j.eval.Evaluator;
+import org.relabel4j.eval.ModelLoader;
+import org.relabel4j.eval.Predictions;
+import org.relabel4j.eval.RealLabels;
+import org.relabel4j.eval.ShankarLabels;
+import org.relabel4j.torch.Devices;
+import org.relabel4j.train.model.Classifier;
+import org.relabel4j.train.model.Models;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code relabel eval}: top-1/top-5, per-class, ReaL and multi-label accuracy of a model, as JSON and a table. */
+@Command(name = "eval", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Evaluates a classifier on a dataset: top-1/top-5 and per-class accuracy, with --real the ReaL "
+                + "accuracy (Beyer et al. 2020), with --shankar the multi-label accuracy (Shankar et al. 2020).",
+                "Prints a table; --out writes every metric (per-class included) as JSON. Exits 2 on bad input."})
+final class EvalCommand implements Callable<Integer> {
+    /** How --model/--checkpoint become a classifier (the train.model code; tests put their own here). */
+    static volatile ModelLoader models = Models::load;
+
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--data", required = true, paramLabel = "SPEC", description = DataCommand.DATA_HELP)
+    String data;
+
+    @Option(names = "--model", required = true, paramLabel = "ARCH|file.pt",
+            description = "architecture (e.g. resnet50) or a TorchScript file")
+    String model;
+
+    @Option(names = "--checkpoint", paramLabel = "ckpt.pt", description = "state dict to load into the architecture")
+    Path checkpoint;
+
+    @Option(names = "--classes", defaultValue = "0", paramLabel = "N",
+            description = "model classes (default: the dataset's class count)")
+    int classes;
+
+    @Option(names = "--class-names", paramLabel = "FILE",
+            description = "class names, one per line, index = line (e.g. ImageNet's sorted WordNet ids for an "
+                    + "ImageNetV2 dataset, whose folders are numbers; needed by --shankar there)")
+    Path classNames;
+
+    @Option(names = "--real", paramLabel = "real.json", description = "ReaL labels (google-research/reassessed-imagenet)")
+    Path real;
+
+    @Option(names = "--shankar", paramLabel = "FILE",
+            description = "multi-label annotations: human_accuracy.pickle, human_accuracy_v3.0.0.json, or "
+                    + "{\"<image>\": {\"correct\": [...], \"unclear\": [...]}} JSON")
+    Path shankar;
+
+    @Option(names = "--batch", defaultValue = "100", description = "batch size (default: ${DEFAULT-VALUE})")
+    int batch;
+
+    @Option(names = "--workers", defaultValue = "0", description = "loader threads (0: all processors)")
+    int workers;
+
+    @Option(names = "--device", defaultValue = "cpu", description = "cpu, cuda or cuda:N (default: ${DEFAULT-VALUE})")
+    String device;
+
+    @Option(names = "--size", defaultValue = "224", description = "center-crop size (default: ${DEFAULT-VALUE})")
+    int size;
+
+    @Option(names = "--resize", defaultValue = "0",
+            description = "shorter side before the crop (default: floor(size / crop-pct), 256 for 224)")
+    int resize;
+
+    @Option(names = "--crop-pct", defaultValue = "0.875", description = "crop fraction (default: ${DEFAULT-VALUE})")
+    double cropPct;
+
+    @Option(names = "--strict", description = "fail on an unreadable image (default: skip it, count it, list it)")
+    boolean strict;
+
+    @Option(names = "--out", paramLabel = "report.json", description = "write the JSON report here")
+    Path out;
+
+    @Override
+    public Integer call() throws Exception {
+        PrintWriter stdout = spec.commandLine().getOut(), stderr = spec.commandLine().getErr();
+        int cpu = ComputeOptions.parseDevice(device);  // validates the syntax; the evaluator checks availability
+        Evaluator.Builder eb = Evaluator.builder().size(size).cropPct(cropPct).batchSize(batch)
+                .device(Devices.name(cpu)).strict(strict).log(m -> {
+                    stderr.println("eval: " + m);
+                    stderr.flush();
+                });
+        if (resize > 0) eb.resize(resize);
+        if (workers > 0) eb.workers(workers);
+        if (workers < 0) throw new IllegalArgumentException("--workers must be >= 0, got " + workers);
+        if (classes < 0) throw new IllegalArgumentException("--classes must be >= 1, got " + classes);
+
+        Dataset dataset = Datasets.open(data, classNames == null ? null : readNames(classNames));
+        int modelClasses = classes > 0 ? classes : dataset.classes().size();
+        // Label files are read and matched to the dataset before the model runs: a mismatch fails in seconds.
+        RealLabels realLabels = real == null ? null : RealLabels.load(real);
+        if (realLabels != null) realLabels.align(Predictions.builder(dataset, 1).build());
+        ShankarLabels shankarLabels = shankar == null ? null : ShankarLabels.load(shankar);
+        if (shankarLabels != null) shankarLabels.evaluate(Predictions.builder(dataset, 1).build(), dataset.classes());
+
+        Evaluator evaluator;
+        Evaluator.Run run;
+        try (Classifier classifier = models.load(model, checkpoint, modelClasses);
+             Progress progress = Progress.start("eval", dataset.size(), "images", stderr)) {
+            evaluator = eb.progress(done -> progress.stepTo(done)).build();
+            run = evaluator.run(classifier, dataset);
+        }
+        EvalReport report = new EvalReport(run, dataset)
+                .inputs(data, model, checkpoint == null ? null : checkpoint.toString()).settings(evaluator);
+        if (realLabels != null) report.real(realLabels.evaluate(run.predictions()), real.toString());
+        if (shankarLabels != null)
+            report.shankar(shankarLabels.evaluate(run.predictions(), dataset.classes()), shankarLabels.layout(),
+                    shankar.toString());
+        stdout.print(report.table());
+        if (out != null) {
+            report.write(out);
+            stdout.println("report:   " + out);
+        }
+        stdout.flush();
+        return 0;
+    }
+
+    /** One class name per line (index = line number - 1); trailing empty lines are ignored, others are errors. */
+    static List<String> readNames(Path file) throws IOException {
+        List<String> lines = new ArrayList<>(Files.readAllLines(file, StandardCharsets.UTF_8));
+        while (!lines.isEmpty() && lines.get(lines.size() - 1).isBlank()) lines.remove(lines.size() - 1);
+        List<String> names = new ArrayList<>(lines.size());
+        for (int i = 0; i < lines.size(); ++i) {
+            String name = lines.get(i).strip();
+            if (name.isEmpty()) throw new IOException(file + ": line " + (i + 1) + " is empty (one class name per line)");
+            names.add(name);
+        }
+        if (names.isEmpty()) throw new IOException(file + ": no class names");
+        return names;
+    }
+}
