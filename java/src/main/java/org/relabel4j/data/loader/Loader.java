@@ -167,7 +167,17 @@ public final class Loader implements AutoCloseable {
 
     /** The batches of {@code epoch}; close it to drop the batches still in flight. */
     public Epoch epoch(int epoch) {
-        return new Epoch(epoch);
+        return new Epoch(epoch, 0);
+    }
+
+    /**
+     * The batches of {@code epoch} from batch {@code first} on (a resumed run's loader position): the same batches,
+     * with the same augmentations, as the uninterrupted epoch's from that index.
+     */
+    public Epoch epoch(int epoch, int first) {
+        if (first < 0 || first > batchesPerEpoch())
+            throw new IllegalArgumentException("batch " + first + " is outside the epoch's " + batchesPerEpoch() + " batches");
+        return new Epoch(epoch, first);
     }
 
     /** One epoch's batches, produced by the workers at most {@code prefetch} ahead. */
@@ -178,10 +188,12 @@ public final class Loader implements AutoCloseable {
         private final Deque<Future<Batch>> window = new ArrayDeque<>();
         private int submitted, consumed;
 
-        private Epoch(int epoch) {
+        private Epoch(int epoch, int first) {
             this.epoch = epoch;
             this.order = order(epoch);
             this.batches = batchesPerEpoch();
+            this.submitted = first;
+            this.consumed = first;
             fill();
         }
 

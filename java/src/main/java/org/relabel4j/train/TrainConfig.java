@@ -1,0 +1,218 @@
+package org.relabel4j.train;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * A training configuration: the released ReLabel config layout (model.arch, data.cutmix.*, data.relabel.use/path,
+ * optim.{optimizer, epochs, batch_size, lr.init, lr.decay_type, warmup.*, nesterov, momentum, wd.base,
+ * label_smoothing, bn.*}) so that the released YAML files load as they are, plus this tool's keys (documented in
+ * {@code docs/training.md}). Layers, later winning: built-in defaults, a preset, a YAML/JSON file, {@code key=value}
+ * overrides. Unknown keys are errors naming the key, so a typo never silently trains something else.
+ */
+public final class TrainConfig {
+    private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private final ObjectNode tree;
+
+    private TrainConfig(ObjectNode tree) {
+        this.tree = tree;
+    }
+
+    /** The names of the built-in presets. */
+    public static List<String> presets() {
+        return List.of("resnet50", "resnet50_cutmix", "tiny");
+    }
+
+    /** Defaults, then the preset (may be null), the file (may be null), and the overrides ("a.b.c=value"). */
+    public static TrainConfig load(String preset, Path file, List<String> overrides) throws IOException {
+        ObjectNode tree = (ObjectNode) resource("defaults");
+        if (preset != null) {
+            if (!presets().contains(preset))
+                throw new IllegalArgumentException("unknown preset '" + preset + "' (known: " + presets() + ")");
+            merge(tree, resource(preset), "preset " + preset, "");
+        }
+        if (file != null) {
+            JsonNode f;
+            try {
+                f = (file.toString().endsWith(".json") ? JSON : YAML).readTree(Files.readAllBytes(file));
+            } catch (IOException e) {
+                throw new IOException(file + ": not a valid YAML/JSON config: " + e.getMessage(), e);
+            }
+            if (f != null && !f.isNull()) {
+                if (!f.isObject()) throw new IllegalArgumentException(file + ": the config must be a mapping");
+                merge(tree, f, file.toString(), "");
+            }
+        }
+        for (String o : overrides == null ? List.<String>of() : overrides) override(tree, o);
+        TrainConfig c = new TrainConfig(tree);
+        c.validate();
+        return c;
+    }
+
+    private static JsonNode resource(String name) throws IOException {
+        try (InputStream in = TrainConfig.class.getResourceAsStream("/org/relabel4j/train/" + name + ".yaml")) {
+            if (in == null) throw new IllegalStateException("missing config resource " + name);
+            return YAML.readTree(in);
+        }
+    }
+
+    /** Copies src into dst; every key of src must exist in dst (the defaults list every key). */
+    private static void merge(ObjectNode dst, JsonNode src, String origin, String prefix) {
+        Iterator<Map.Entry<String, JsonNode>> it = src.fields();
+        while (it.hasNext()) {
+            Map.Entry<String, JsonNode> e = it.next();
+            String key = prefix.isEmpty() ? e.getKey() : prefix + "." + e.getKey();
+            JsonNode existing = dst.get(e.getKey());
+            if (existing == null)
+                throw new IllegalArgumentException(origin + ": unknown config key '" + key + "'");
+            if (existing.isObject()) {
+                if (!e.getValue().isObject())
+                    throw new IllegalArgumentException(origin + ": '" + key + "' must be a mapping, got " + e.getValue());
+                merge((ObjectNode) existing, e.getValue(), origin, key);
+            } else {
+                dst.set(e.getKey(), e.getValue());
+            }
+        }
+    }
+
+    /** Applies "a.b.c=value" (value parsed as a YAML scalar, list or mapping). */
+    static void override(ObjectNode tree, String assignment) throws IOException {
+        int eq = assignment.indexOf('=');
+        if (eq <= 0) throw new IllegalArgumentException("override must be key=value, got '" + assignment + "'");
+        String[] path = assignment.substring(0, eq).trim().split("\\.");
+        JsonNode value = YAML.readTree(assignment.substring(eq + 1));
+        if (value == null || value.isMissingNode()) value = JsonNodeFactory.instance.nullNode();
+        ObjectNode at = tree;
+        for (int i = 0; i < path.length; ++i) {
+            JsonNode child = at.get(path[i]);
+            String key = String.join(".", java.util.Arrays.copyOf(path, i + 1));
+            if (child == null) throw new IllegalArgumentException("override: unknown config key '" + key + "'");
+            if (i + 1 < path.length) {
+                if (!child.isObject()) throw new IllegalArgumentException("override: '" + key + "' is not a mapping");
+                at = (ObjectNode) child;
+            } else {
+                if (child.isObject()) throw new IllegalArgumentException("override: '" + key + "' is a mapping; set its keys");
+                at.set(path[i], value);
+            }
+        }
+    }
+
+    /** The value at a dotted path. */
+    public JsonNode get(String path) {
+        JsonNode n = tree;
+        for (String p : path.split("\\.")) {
+            n = n.get(p);
+            if (n == null) throw new IllegalArgumentException("unknown config key '" + path + "'");
+        }
+        return n;
+    }
+
+    public String string(String path) {
+        JsonNode n = get(path);
+        return n.isNull() ? null : n.asText();
+    }
+
+    public int integer(String path) {
+        JsonNode n = get(path);
+        if (!n.canConvertToInt() || (n.isNumber() && n.asDouble() != n.asInt()))
+            throw new IllegalArgumentException("config '" + path + "' must be an integer, got " + n);
+        return n.asInt();
+    }
+
+    public double number(String path) {
+        JsonNode n = get(path);
+        if (!n.isNumber()) throw new IllegalArgumentException("config '" + path + "' must be a number, got " + n);
+        return n.asDouble();
+    }
+
+    public boolean bool(String path) {
+        JsonNode n = get(path);
+        if (!n.isBoolean()) throw new IllegalArgumentException("config '" + path + "' must be true or false, got " + n);
+        return n.asBoolean();
+    }
+
+    /** The whole configuration as pretty JSON (saved beside every run). */
+    public String toJson() {
+        try {
+            return JSON.writerWithDefaultPrettyPrinter().writeValueAsString(tree);
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** The configuration as YAML. */
+    public String toYaml() {
+        try {
+            return YAML.writeValueAsString(tree);
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** This configuration with {@code overrides} ("a.b.c=value") applied, validated. */
+    public TrainConfig with(List<String> overrides) throws IOException {
+        ObjectNode copy = tree.deepCopy();
+        for (String o : overrides == null ? List.<String>of() : overrides) override(copy, o);
+        TrainConfig c = new TrainConfig(copy);
+        c.validate();
+        return c;
+    }
+
+    /** Restores a configuration saved by {@link #toJson()} (a checkpoint's). */
+    public static TrainConfig fromJson(String json) throws IOException {
+        TrainConfig c = new TrainConfig((ObjectNode) JSON.readTree(json));
+        c.validate();
+        return c;
+    }
+
+    private void validate() {
+        List<String> errors = new ArrayList<>();
+        check(errors, integer("optim.epochs") >= 1, "optim.epochs must be >= 1");
+        check(errors, integer("optim.batch_size") >= 1, "optim.batch_size must be >= 1");
+        check(errors, number("optim.lr.init") > 0, "optim.lr.init must be > 0");
+        check(errors, number("optim.warmup.epochs") >= 0, "optim.warmup.epochs must be >= 0");
+        check(errors, number("optim.warmup.epochs") < integer("optim.epochs"), "optim.warmup.epochs must be < optim.epochs");
+        String opt = string("optim.optimizer").toLowerCase(Locale.ROOT);
+        check(errors, List.of("sgd", "adamw", "adamp").contains(opt), "optim.optimizer must be sgd, adamw or adamp, got " + opt);
+        String decay = string("optim.lr.decay_type").toLowerCase(Locale.ROOT);
+        check(errors, List.of("cos", "linear", "step", "default").contains(decay),
+                "optim.lr.decay_type must be cos, linear, step or default, got " + decay);
+        double ls = number("optim.label_smoothing");
+        check(errors, ls >= 0 && ls < 1, "optim.label_smoothing must be in [0, 1)");
+        double mix = number("data.relabel.gt_mix");
+        check(errors, mix >= 0 && mix <= 1, "data.relabel.gt_mix must be in [0, 1]");
+        check(errors, number("data.cutmix.prob") >= 0 && number("data.cutmix.prob") <= 1, "data.cutmix.prob must be in [0, 1]");
+        check(errors, number("data.cutmix.beta") >= 0, "data.cutmix.beta must be >= 0");
+        check(errors, number("data.relabel.temperature") > 0, "data.relabel.temperature must be > 0");
+        check(errors, List.of("logits", "probs").contains(string("data.relabel.mode")),
+                "data.relabel.mode must be logits or probs");
+        check(errors, List.of("correct", "official").contains(string("data.relabel.box_order")),
+                "data.relabel.box_order must be correct or official");
+        check(errors, List.of("off", "bf16", "fp16").contains(string("compute.amp")), "compute.amp must be off, bf16 or fp16");
+        check(errors, !(bool("data.relabel.use") && string("data.relabel.path") == null),
+                "data.relabel.use needs data.relabel.path (a label-map store)");
+        check(errors, !(bool("kd.use") && string("kd.teacher_arch") == null), "kd.use needs kd.teacher_arch");
+        check(errors, !(bool("kd.use") && bool("data.relabel.use")), "kd.use and data.relabel.use are exclusive");
+        check(errors, !(bool("data.label_cleaning.use") && string("data.relabel.path") == null),
+                "data.label_cleaning.use needs data.relabel.path (the teacher's label maps)");
+        check(errors, number("kd.temperature") > 0, "kd.temperature must be > 0");
+        if (!errors.isEmpty()) throw new IllegalArgumentException("invalid config: " + String.join("; ", errors));
+    }
+
+    private static void check(List<String> errors, boolean ok, String message) {
+        if (!ok) errors.add(message);
+    }
+}
