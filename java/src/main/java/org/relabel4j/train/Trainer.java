@@ -188,7 +188,7 @@ public final class Trainer {
         ScalarType ampType = amp.equals("fp16") ? ScalarType.Half : ScalarType.BFloat16;
         GradScaler scaler = new GradScaler(amp.equals("fp16"), 65536, 2000);
 
-        Classifier model = Models.create(config.string("model.arch"), classes, modelOptions().withSeed(seed));
+        Classifier model = Models.build(config.string("model.arch"), classes, modelOptions().withSeed(seed));
         Classifier teacher = null;
         Tensor records = null;
         try {
@@ -196,10 +196,12 @@ public final class Trainer {
                 listener.log(StateDicts.load(model, Path.of(config.string("model.checkpoint")), true).summary());
             model.to(device);
             if (kd) {
-                teacher = Models.create(config.string("kd.teacher_arch"), classes, modelOptions());
-                if (config.string("kd.teacher_checkpoint") != null)
-                    listener.log(StateDicts.load(teacher, Path.of(config.string("kd.teacher_checkpoint")), true).summary());
-                else
+                if (config.string("kd.teacher_arch") == null)
+                    throw new IllegalArgumentException("kd.use needs kd.teacher_arch (an architecture or a TorchScript file)");
+                teacher = config.string("kd.teacher_checkpoint") == null
+                        ? Models.build(config.string("kd.teacher_arch"), classes, modelOptions())
+                        : Models.load(config.string("kd.teacher_arch"), Path.of(config.string("kd.teacher_checkpoint")), classes);
+                if (config.string("kd.teacher_checkpoint") == null && !Models.isTorchScript(config.string("kd.teacher_arch")))
                     listener.log("warning: kd.use without kd.teacher_checkpoint distills from an untrained teacher");
                 teacher.to(device);
                 teacher.train(false);
@@ -320,8 +322,8 @@ public final class Trainer {
                         if (scaler.enabled()) rec.put("skipped_steps", scaler.skipped());
                         if (val != null) {
                             Metrics.Accuracy acc = validate(model, val, size);
-                            lastTop1 = acc.top1();
-                            lastTop5 = acc.top5();
+                            lastTop1 = 100 * acc.top1();  // percent, as train_top1
+                            lastTop5 = 100 * acc.top5();
                             rec.put("val_top1", lastTop1).put("val_top5", lastTop5).put("val_images", acc.n());
                             if (bestTop1 == null || lastTop1 > bestTop1) bestTop1 = lastTop1;
                             model.train(true);
@@ -490,7 +492,7 @@ public final class Trainer {
     private ModelOptions modelOptions() {
         return ModelOptions.defaults().withBnMomentum(1 - config.number("optim.bn.momentum"))
                 .withBnEps(config.number("optim.bn.eps")).withZeroInitResidual(config.bool("model.zero_init_residual"))
-                .withWidth(config.integer("model.width"));
+                .withWidth(config.integer("model.width")).withStages(config.integer("model.stages"));
     }
 
     private Optimizer optimizer(TensorVector parameters) {

@@ -40,6 +40,23 @@ public final class Models {
                 + " (or a TorchScript file through TorchScriptClassifier)");
     }
 
+    /** SmallCnn's width and stages as the state dict has them (conv1's output channels, the conv count - 1). */
+    static ModelOptions optionsFor(String arch, StateDicts.Read read) {
+        ModelOptions o = ModelOptions.defaults();
+        String n = arch.toLowerCase(Locale.ROOT).replace('-', '_');
+        if (!n.equals("small_cnn") && !n.equals("smallcnn")) return o;
+        int convs = 0;
+        long width = -1;
+        for (var e : read.tensors().entrySet()) {
+            String k = e.getKey().startsWith("module.") ? e.getKey().substring(7) : e.getKey();
+            if (k.matches("conv\\d+\\.weight")) {
+                ++convs;
+                if (k.equals("conv1.weight") && e.getValue().shape().length == 4) width = e.getValue().shape()[0];
+            }
+        }
+        return width > 0 && convs >= 1 && convs <= 9 ? o.withWidth((int) width).withStages(convs - 1) : o;
+    }
+
     /**
      * The model a command line names: a built-in architecture ({@link #names()}) with {@code classes} outputs and,
      * when {@code checkpoint} is given, its weights loaded strictly from that state dict (torchvision or released
@@ -50,32 +67,44 @@ public final class Models {
      * @throws IOException unreadable files, or a state dict that does not match the architecture (names the tensors)
      */
     public static Classifier load(String model, Path checkpoint, int classes) throws IOException {
-        if (model == null || model.isBlank()) throw new IllegalArgumentException("no model given; known: " + names()
-                + " or a TorchScript file");
-        String m = model.trim();
-        boolean builtIn = ResNet.Arch.of(m) != null || names().contains(m.toLowerCase(java.util.Locale.ROOT)
-                .replace('-', '_')) || m.equalsIgnoreCase("smallcnn");
-        if (!builtIn && (Files.exists(Path.of(m)) || m.endsWith(".pt") || m.endsWith(".pth") || m.endsWith(".jit"))) {
-            if (checkpoint != null)
-                throw new IllegalArgumentException("--checkpoint is for built-in architectures; the TorchScript module '"
-                        + m + "' carries its own weights");
-            TorchScriptClassifier ts = TorchScriptClassifier.load(Path.of(m));
-            if (classes > 0 && ts.classes() != classes) {
-                ts.close();
-                throw new IllegalArgumentException("TorchScript module '" + m + "' has " + ts.classes()
-                        + " classes, the dataset/--classes needs " + classes);
-            }
-            return ts;
-        }
-        ModuleClassifier c = create(m, classes);
-        if (checkpoint != null) {
-            try {
-                StateDicts.load(c, checkpoint, true);
-            } catch (IOException | RuntimeException e) {
-                c.close();
-                throw e;
-            }
+        if (checkpoint == null) return build(model, classes, ModelOptions.defaults());
+        if (isTorchScript(model))
+            throw new IllegalArgumentException("--checkpoint is for built-in architectures; the TorchScript module '"
+                    + model.trim() + "' carries its own weights");
+        StateDicts.Read read = StateDicts.read(checkpoint);
+        ModuleClassifier c = create(model, classes, optionsFor(model.trim(), read));
+        try {
+            StateDicts.load(c, read.tensors(), true, checkpoint, read.source());
+        } catch (IOException | RuntimeException e) {
+            c.close();
+            throw e;
         }
         return c;
+    }
+
+    /**
+     * A freshly initialized built-in model ({@link #create}), or the TorchScript module {@code model} names (its own
+     * weights; {@code options} do not apply), checked to have {@code classes} outputs (0: any).
+     */
+    public static Classifier build(String model, int classes, ModelOptions options) throws IOException {
+        if (model == null || model.isBlank()) throw new IllegalArgumentException("no model given; known: " + names()
+                + " or a TorchScript file");
+        if (!isTorchScript(model)) return create(model.trim(), classes, options);
+        String m = model.trim();
+        TorchScriptClassifier ts = TorchScriptClassifier.load(Path.of(m));
+        if (classes > 0 && ts.classes() != classes) {
+            ts.close();
+            throw new IllegalArgumentException("TorchScript module '" + m + "' has " + ts.classes()
+                    + " classes, " + classes + " are needed");
+        }
+        return ts;
+    }
+
+    /** Whether {@code model} names a TorchScript file rather than a built-in architecture. */
+    public static boolean isTorchScript(String model) {
+        if (model == null) return false;
+        String m = model.trim(), n = m.toLowerCase(Locale.ROOT).replace('-', '_');
+        if (ResNet.Arch.of(m) != null || names().contains(n) || n.equals("smallcnn")) return false;
+        return Files.exists(Path.of(m)) || n.endsWith(".pt") || n.endsWith(".pth") || n.endsWith(".jit");
     }
 }

@@ -131,6 +131,18 @@ public final class StateDicts {
      * @throws StateDictException with the key and both shapes, or the lists of missing and unexpected keys
      */
     public static LoadReport load(Classifier c, Path file, boolean strict) throws IOException {
+        Read r = read(file);
+        return load(c, r.tensors(), strict, file, r.source());
+    }
+
+    /** The tensors of a state-dict file and where in the file they were ({@code ""}: the top level). */
+    public record Read(Map<String, TorchTensor> tensors, String source) {}
+
+    /**
+     * Reads the state dict of a torchvision-compatible file without loading it anywhere: a plain state dict, or a
+     * checkpoint dict holding one under {@link #CHECKPOINT_KEYS}.
+     */
+    public static Read read(Path file) throws IOException {
         Object o = TorchSave.load(file);
         if (!(o instanceof Map<?, ?> top))
             throw new StateDictException(file + ": holds " + describe(o) + ", not a state dict");
@@ -152,7 +164,7 @@ public final class StateDicts {
         for (Map.Entry<?, ?> e : dict.entrySet()) {
             if (e.getKey() instanceof String k && e.getValue() instanceof TorchTensor t) tensors.put(k, t);
         }
-        return load(c, tensors, strict, file, source);
+        return new Read(tensors, source);
     }
 
     /** As {@link #load(Classifier, Path, boolean)}, from tensors already read; {@code file} names them in messages. */
