@@ -88,8 +88,13 @@ public final class Trainer {
     public record Result(Path out, int epochsDone, long steps, double lastLoss, Double valTop1, Double valTop5,
             long peakHostBytes, Long peakDeviceBytes, double seconds, boolean stoppedByMaxSteps) {}
 
-    /** The configuration a run resumed from {@code checkpoint} trains with: its own, with {@code overrides}. */
+    /**
+     * The configuration a run resumed from {@code checkpoint} (a checkpoint file or a run directory) trains with: its
+     * own, with {@code overrides} of the keys a resumed run may change.
+     */
     public static TrainConfig resumeConfig(Path checkpoint, List<String> overrides) throws IOException {
+        if (Files.isDirectory(checkpoint)) checkpoint = checkpoint.resolve("checkpoint.rlc");
+        if (!Files.isRegularFile(checkpoint)) throw new IllegalArgumentException("--resume: no checkpoint at " + checkpoint);
         JsonNode state = Checkpoint.readState(checkpoint);
         TrainConfig saved = TrainConfig.fromJson(state.get("config").toString());
         for (String o : overrides == null ? List.<String>of() : overrides) {
