@@ -113,11 +113,11 @@ final class TrainCommand implements Callable<Integer> {
         if (resume != null) {
             if (preset != null || configFile != null)
                 throw new IllegalArgumentException("--resume uses the run's own config: drop --preset/--config");
-            Path file = java.nio.file.Files.isDirectory(resume) ? resume.resolve("checkpoint.rlc") : resume;
-            if (!java.nio.file.Files.isRegularFile(file)) throw new IllegalArgumentException("--resume: no checkpoint at " + file);
+            // The run continues in the checkpoint's directory unless --out moves it.
+            Path dir = java.nio.file.Files.isDirectory(resume) ? resume : resume.toAbsolutePath().getParent();
             List<String> withOut = new ArrayList<>(overrides);
-            if (out == null) withOut.add("util.out=" + quote(file.toAbsolutePath().getParent().toString()));
-            config = Trainer.resumeConfig(file, withOut);
+            if (out == null) withOut.add("util.out=" + quote(dir.toAbsolutePath().toString()));
+            config = Trainer.resumeConfig(resume, withOut);
         } else {
             config = TrainConfig.load(preset, configFile, overrides);
         }

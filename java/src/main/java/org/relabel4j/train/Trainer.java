@@ -90,7 +90,8 @@ public final class Trainer {
 
     /**
      * The configuration a run resumed from {@code checkpoint} (a checkpoint file or a run directory) trains with: its
-     * own, with {@code overrides} of the keys a resumed run may change.
+     * own, with {@code overrides} of the keys a resumed run may change. A stop at {@code util.max_steps} is not
+     * carried over: the resumed run trains to the end unless the overrides set a new limit.
      */
     public static TrainConfig resumeConfig(Path checkpoint, List<String> overrides) throws IOException {
         if (Files.isDirectory(checkpoint)) checkpoint = checkpoint.resolve("checkpoint.rlc");
@@ -103,7 +104,9 @@ public final class Trainer {
                 throw new IllegalArgumentException("cannot change '" + key + "' when resuming " + checkpoint
                         + " (a resumed run trains what it started with; allowed: " + RESUMABLE + ")");
         }
-        return saved.with(overrides);
+        List<String> all = new ArrayList<>(List.of("util.max_steps=0"));  // a stop is not carried over
+        if (overrides != null) all.addAll(overrides);
+        return saved.with(all);
     }
 
     /** Runs training from scratch, or from {@code resume} (a checkpoint file, or a run directory holding one). */
@@ -257,6 +260,9 @@ public final class Trainer {
                                 : model.parameters().get(0)) : -1), train.description(), train.size(), batches, perRank,
                         world > 1 ? " (rank " + rank + " of " + world + ")" : "", epochs, describeTargets(relabel, kd)));
                 int maxSteps = config.integer("util.max_steps"), printFreq = Math.max(1, config.integer("util.print_freq"));
+                if (maxSteps > 0 && step >= maxSteps)
+                    throw new IllegalArgumentException("util.max_steps " + maxSteps + " is already reached: the checkpoint "
+                            + resumeFile + " is at step " + step);
                 double lastLoss = Double.NaN;
                 Double lastTop1 = null, lastTop5 = null;
                 boolean stopped = false;

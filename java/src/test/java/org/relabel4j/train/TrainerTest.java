@@ -14,13 +14,11 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Random;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.relabel4j.data.Dataset;
 import org.relabel4j.data.Datasets;
-import org.relabel4j.data.image.TestImages;
 import org.relabel4j.nd.DType;
 import org.relabel4j.ops.MapFormat;
 import org.relabel4j.store.LabelMapStore;
@@ -35,8 +33,6 @@ import org.relabel4j.train.model.StateDicts;
  */
 class TrainerTest {
     static final ObjectMapper JSON = new ObjectMapper();
-    static final String[] CLASSES = {"blue", "green", "red"};
-    static final int[] COLORS = {0x2030C0, 0x20B030, 0xC03020};
 
     @TempDir
     static Path data;
@@ -47,29 +43,7 @@ class TrainerTest {
     @BeforeAll
     static void images() throws IOException {
         Torch.init();
-        Random rnd = new Random(5);
-        for (String split : new String[] {"train", "val"}) {
-            int n = split.equals("train") ? 32 : 8;
-            for (int c = 0; c < 3; ++c) {
-                for (int i = 0; i < n; ++i) {
-                    int base = COLORS[c];
-                    long seed = rnd.nextLong();
-                    byte[] jpeg = TestImages.jpeg(40, 40, (x, y) -> {
-                        Random r = new Random(seed ^ (x * 131L + y));
-                        int v = 0;
-                        for (int k = 0; k < 3; ++k) {
-                            int ch = (base >> (8 * k)) & 255;
-                            ch = Math.max(0, Math.min(255, ch + r.nextInt(120) - 60));
-                            v |= ch << (8 * k);
-                        }
-                        return v;
-                    });
-                    Path f = data.resolve(split + "/" + CLASSES[c] + "/" + split + c + "_" + i + ".jpg");
-                    Files.createDirectories(f.getParent());
-                    Files.write(f, jpeg);
-                }
-            }
-        }
+        TrainData.write(data);
     }
 
     /** A store whose maps put {@code mapClass(label, i)} on top everywhere (k = 2, 4x4 cells). */

@@ -1,0 +1,42 @@
+package org.relabel4j.train;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Random;
+import org.relabel4j.data.image.TestImages;
+
+/** Generated training data: three classes (blue, green, red) of noisy 40x40 JPEGs, 32 train and 8 val per class. */
+public final class TrainData {
+    public static final String[] CLASSES = {"blue", "green", "red"};
+    static final int[] COLORS = {0x2030C0, 0x20B030, 0xC03020};
+
+    private TrainData() {}
+
+    /** Writes {@code root/train/<class>/*.jpg} and {@code root/val/<class>/*.jpg}. */
+    public static void write(Path root) throws IOException {
+        Random rnd = new Random(5);
+        for (String split : new String[] {"train", "val"}) {
+            int n = split.equals("train") ? 32 : 8;
+            for (int c = 0; c < 3; ++c) {
+                for (int i = 0; i < n; ++i) {
+                    int base = COLORS[c];
+                    long seed = rnd.nextLong();
+                    byte[] jpeg = TestImages.jpeg(40, 40, (x, y) -> {
+                        Random r = new Random(seed ^ (x * 131L + y));
+                        int v = 0;
+                        for (int k = 0; k < 3; ++k) {
+                            int ch = (base >> (8 * k)) & 255;
+                            ch = Math.max(0, Math.min(255, ch + r.nextInt(120) - 60));
+                            v |= ch << (8 * k);
+                        }
+                        return v;
+                    });
+                    Path f = root.resolve(split + "/" + CLASSES[c] + "/" + split + c + "_" + i + ".jpg");
+                    Files.createDirectories(f.getParent());
+                    Files.write(f, jpeg);
+                }
+            }
+        }
+    }
+}
