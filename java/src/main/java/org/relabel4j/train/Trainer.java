@@ -306,7 +306,8 @@ public final class Trainer {
                                                     + "set optim.clip_grad", r.loss, epoch + 1, step, lr));
                                 if (maxSteps > 0 && step >= maxSteps) {
                                     stopped = true;
-                                    if (b + 1 < batches) {  // mid-epoch: the checkpoint keeps the loader position
+                                    if (b + 1 < batches && config.integer("util.checkpoint_every") > 0) {
+                                        // mid-epoch: the checkpoint keeps the loader position
                                         saveCheckpoint(checkpointFile, model, optimizer, scaler, epoch, b + 1, step,
                                                 bestTop1, es, t0);
                                         listener.log("stopped at util.max_steps " + maxSteps + " (epoch " + (epoch + 1)
@@ -342,8 +343,8 @@ public final class Trainer {
                         log.write(rec);
                         listener.log(epochLine(rec));
                         epochsDone = epoch + 1;
-                        int every = Math.max(1, config.integer("util.checkpoint_every"));
-                        if ((epoch + 1) % every == 0 || epoch + 1 == epochs || stopped) {
+                        int every = config.integer("util.checkpoint_every");
+                        if (every > 0 && ((epoch + 1) % every == 0 || epoch + 1 == epochs || stopped)) {
                             saveCheckpoint(checkpointFile, model, optimizer, scaler, epoch + 1, 0, step, bestTop1, null, t0);
                             if (stopped) listener.log("stopped at util.max_steps " + maxSteps + " (end of epoch "
                                     + (epoch + 1) + "); checkpoint " + checkpointFile);

@@ -1,0 +1,177 @@
+package org.relabel4j.bench;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.awt.image.BufferedImage;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import javax.imageio.ImageIO;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+import org.relabel4j.data.Dataset;
+import org.relabel4j.data.Datasets;
+import org.relabel4j.nd.DType;
+import org.relabel4j.ops.MapFormat;
+import org.relabel4j.store.LabelMapStoreWriter;
+import org.relabel4j.torch.Torch;
+import org.relabel4j.train.TrainConfig;
+import org.relabel4j.train.Trainer;
+
+/**
+ * Training steps with ReLabel targets against one-hot targets: the same model, data, seed and step count, through
+ * the real {@link Trainer} (loader threads decoding JPEGs and, for ReLabel, pooling each crop's label map; the
+ * forward, soft-target cross-entropy, backward and SGD step). One invocation trains one epoch of {@code steps}
+ * batches on a fresh run directory (no validation, no checkpoint; model.pth is written at the end, in both modes).
+ *
+ * <p>The score is seconds per epoch, setup included (model construction, loader start); each invocation also prints
+ * the median per-step time of steps 2..N and the images/s from the run's metrics.jsonl, which excludes the setup,
+ * and the resident memory at the second and the last step (growth across steps would show there).
+ *
+ * <p>Data: {@code steps * batch} random-texture JPEGs of 400x300 in 10 classes. Label maps: ImageNet's format (1000
+ * classes, k=5, 15x15, fp16), random. The model has 1000 outputs in both modes.
+ */
+@State(Scope.Benchmark)
+@BenchmarkMode(Mode.SingleShotTime)
+@OutputTimeUnit(TimeUnit.SECONDS)
+@Warmup(iterations = 1)
+@Measurement(iterations = 3)
+@Fork(1)
+public class TrainBench {
+    @Param({"resnet18"})
+    public String arch;
+
+    @Param({"onehot", "relabel"})
+    public String targets;
+
+    @Param({"224"})
+    public int size;
+
+    @Param({"32"})
+    public int batch;
+
+    @Param({"6"})
+    public int steps;
+
+    /** LibTorch intra-op threads (compute.threads; 0: LibTorch's default) and loader threads. */
+    @Param({"0"})
+    public int threads;
+
+    @Param({"2"})
+    public int workers;
+
+    Path root, store, out;
+    int runs;
+
+    @Setup(Level.Trial)
+    public void data() throws IOException {
+        Torch.init();
+        root = Files.createTempDirectory("trainbench");
+        SplittableRandom rnd = new SplittableRandom(17);
+        int n = steps * batch;
+        for (int i = 0; i < n; ++i) {
+            BufferedImage img = new BufferedImage(400, 300, BufferedImage.TYPE_INT_RGB);
+            int base = rnd.nextInt(1 << 24);
+            for (int y = 0; y < 300; ++y)
+                for (int x = 0; x < 400; ++x)
+                    img.setRGB(x, y, base ^ (((x / 8 + y / 8) & 1) * 0x404040) ^ rnd.nextInt(1 << 12));
+            Path f = root.resolve("train/c" + (i % 10) + "/img" + i + ".jpg");
+            Files.createDirectories(f.getParent());
+            ImageIO.write(img, "jpg", f.toFile());
+        }
+        store = root.resolve("maps.rlm");
+        Dataset ds = Datasets.open("imagefolder:" + root.resolve("train"));
+        MapFormat f = new MapFormat(1000, 5, 15, 15, DType.FLOAT16, DType.UINT16);
+        try (LabelMapStoreWriter w = LabelMapStoreWriter.create(store, f, Map.of())) {
+            for (int i = 0; i < ds.size(); ++i) {
+                float[] scores = new float[5 * 225];
+                int[] ids = new int[5 * 225];
+                for (int cell = 0; cell < 225; ++cell) {
+                    float s = 8;
+                    for (int k = 0; k < 5; ++k) {
+                        s -= (float) rnd.nextDouble();
+                        scores[k * 225 + cell] = s;
+                        ids[k * 225 + cell] = (ds.sample(i).label() * 97 + k * 13 + cell % 7) % 1000;
+                    }
+                }
+                w.append(ds.sample(i).key(), scores, ids);
+            }
+            w.finish();
+        }
+    }
+
+    @Setup(Level.Invocation)
+    public void runDirectory() {
+        out = root.resolve("run" + (runs++));
+    }
+
+    @Benchmark
+    public Trainer.Result epoch() throws IOException {
+        List<String> o = new ArrayList<>(List.of("model.arch=" + arch, "model.classes=1000",
+                "data.train=imagefolder:" + root.resolve("train"), "data.val=''", "data.image_size=" + size,
+                "optim.batch_size=" + batch, "optim.epochs=1", "optim.warmup.epochs=0", "optim.lr.init=0.01",
+                "util.out=" + out, "util.print_freq=1", "util.checkpoint_every=0", "compute.num_workers=" + workers, "compute.threads=" + threads));
+        if (targets.equals("relabel")) o.addAll(List.of("data.relabel.use=true", "data.relabel.path=" + store));
+        return new Trainer(TrainConfig.load(null, null, o), null, null).run(null);
+    }
+
+    @TearDown(Level.Invocation)
+    public void report() throws IOException {
+        List<Double> ms = new ArrayList<>(), data = new ArrayList<>(), compute = new ArrayList<>();
+        double rss2 = 0, rssLast = 0;
+        ObjectMapper json = new ObjectMapper();
+        for (String line : Files.readAllLines(out.resolve("metrics.jsonl"))) {
+            JsonNode r = json.readTree(line);
+            if (!r.get("kind").asText().equals("step") || r.get("step").asLong() == 0) continue;
+            ms.add(r.get("data_ms").asDouble() + r.get("compute_ms").asDouble());
+            data.add(r.get("data_ms").asDouble());
+            compute.add(r.get("compute_ms").asDouble());
+            if (r.get("step").asLong() == 1) rss2 = r.get("rss_mb").asDouble();
+            rssLast = r.get("rss_mb").asDouble();
+        }
+        double median = median(ms);
+        System.out.printf(Locale.ROOT, "%n[train-bench] %s %s %dpx b%d: median step %.1f ms (data wait %.1f, compute %.1f; "
+                + "steps 2..%d), %.1f img/s, RSS %.0f -> %.0f MB%n", arch, targets, size, batch, median, median(data),
+                median(compute), steps, batch / (median / 1000), rss2, rssLast);
+        delete(out);
+    }
+
+    static double median(List<Double> v) {
+        List<Double> s = new ArrayList<>(v);
+        s.sort(Comparator.naturalOrder());
+        return s.size() % 2 == 1 ? s.get(s.size() / 2) : (s.get(s.size() / 2 - 1) + s.get(s.size() / 2)) / 2;
+    }
+
+    @TearDown(Level.Trial)
+    public void clean() {
+        delete(root);
+    }
+
+    static void delete(Path p) {
+        try (Stream<Path> s = Files.walk(p)) {
+            s.sorted(Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}
