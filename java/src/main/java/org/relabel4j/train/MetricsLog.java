@@ -58,9 +58,9 @@ public final class MetricsLog implements AutoCloseable {
         Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
     }
 
-    /** Training loss per step and top-1 per epoch (train and validation) from {@code metrics.jsonl} into a PNG. */
+    /** Training loss and learning rate per step, and top-1 per epoch (train and validation) from {@code metrics.jsonl} into a PNG. */
     public static void plot(Path metrics, Path png) throws IOException {
-        List<Double> steps = new ArrayList<>(), losses = new ArrayList<>();
+        List<Double> steps = new ArrayList<>(), losses = new ArrayList<>(), lrs = new ArrayList<>();
         List<Double> epochs = new ArrayList<>(), trainTop1 = new ArrayList<>(), valEpochs = new ArrayList<>(), valTop1 = new ArrayList<>();
         for (String line : Files.readAllLines(metrics, StandardCharsets.UTF_8)) {
             if (line.isBlank()) continue;
@@ -68,6 +68,7 @@ public final class MetricsLog implements AutoCloseable {
             if (n.path("kind").asText().equals("step")) {
                 steps.add(n.get("step").asDouble());
                 losses.add(n.get("loss").asDouble());
+                lrs.add(n.path("lr").asDouble());
             } else if (n.path("kind").asText().equals("epoch")) {
                 epochs.add(n.get("epoch").asDouble() + 1);
                 trainTop1.add(n.get("train_top1").asDouble());
@@ -79,6 +80,8 @@ public final class MetricsLog implements AutoCloseable {
         }
         XYChart loss = new XYChartBuilder().width(640).height(400).title("training loss").xAxisTitle("step").yAxisTitle("loss").build();
         if (!steps.isEmpty()) loss.addSeries("loss", steps, losses).setMarker(SeriesMarkers.NONE);
+        XYChart lr = new XYChartBuilder().width(640).height(400).title("learning rate").xAxisTitle("step").yAxisTitle("lr").build();
+        if (!steps.isEmpty()) lr.addSeries("lr", steps, lrs).setMarker(SeriesMarkers.NONE);
         XYChart acc = new XYChartBuilder().width(640).height(400).title("top-1").xAxisTitle("epoch").yAxisTitle("%").build();
         if (!epochs.isEmpty()) acc.addSeries("train", epochs, trainTop1);
         if (!valEpochs.isEmpty()) acc.addSeries("validation", valEpochs, valTop1);
@@ -86,7 +89,7 @@ public final class MetricsLog implements AutoCloseable {
         Files.createDirectories(dir);
         Path tmp = Files.createTempFile(dir, ".curves", ".png");
         try {
-            BitmapEncoder.saveBitmap(List.of(loss, acc), 1, 2, tmp.toString().replaceAll("\\.png$", ""), BitmapEncoder.BitmapFormat.PNG);
+            BitmapEncoder.saveBitmap(List.of(loss, lr, acc), 1, 3, tmp.toString().replaceAll("\\.png$", ""), BitmapEncoder.BitmapFormat.PNG);
             Files.move(tmp, png.toAbsolutePath(), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         } finally {
             Files.deleteIfExists(tmp);
