@@ -199,6 +199,7 @@ public final class Trainer {
         Classifier model = Models.build(config.string("model.arch"), classes, modelOptions().withSeed(seed));
         Classifier teacher = null;
         Tensor records = null;
+        Optimizer optimizer = null;
         try {
             if (config.string("model.checkpoint") != null)
                 listener.log(StateDicts.load(model, Path.of(config.string("model.checkpoint")), true).summary());
@@ -215,7 +216,7 @@ public final class Trainer {
                 teacher.train(false);
             }
             TensorVector parameters = model.parameters();
-            Optimizer optimizer = optimizer(parameters);
+            optimizer = optimizer(parameters);
             LrSchedule schedule = LrSchedule.of(config);
             CutMix cutmix = new CutMix(config.number("data.cutmix.prob"), config.number("data.cutmix.beta"),
                     config.integer("data.cutmix.off_epoch"), epochs, seed);
@@ -361,6 +362,7 @@ public final class Trainer {
             }
         } finally {
             if (records != null) records.close();
+            if (optimizer != null) optimizer.close();
             if (teacher != null) teacher.close();
             model.close();
         }

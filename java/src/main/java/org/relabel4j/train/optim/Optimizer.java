@@ -15,7 +15,7 @@ import org.bytedeco.pytorch.TensorVector;
  * checkpoints ({@link #state()}, {@link #loadState}). Parameters with one dimension (biases, batch-norm weights)
  * can be exempted from weight decay.
  */
-public abstract class Optimizer {
+public abstract class Optimizer implements AutoCloseable {
     /** One parameter with its decay flag and state. */
     protected static final class Param {
         final Tensor value;
@@ -63,6 +63,16 @@ public abstract class Optimizer {
                 if (g != null && g.defined()) g.zero_();
             }
         }
+    }
+
+    /** Frees the state buffers (momentum, moments); the optimizer cannot step afterwards. */
+    @Override
+    public void close() {
+        for (Param p : params) {
+            for (Tensor t : p.state.values()) t.releaseReference();
+            p.state.clear();
+        }
+        params.clear();
     }
 
     /** Steps taken so far. */
