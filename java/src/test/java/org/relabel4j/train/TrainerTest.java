@@ -237,6 +237,25 @@ class TrainerTest {
     }
 
     @Test
+    void mixedPrecisionRuns() throws IOException {
+        // Autocast on the CPU exercises the same code path as on CUDA (bf16; fp16 with dynamic loss scaling).
+        Path fp32 = tmp.resolve("fp32");
+        new Trainer(config(fp32, "optim.epochs=1", "util.max_steps=1", "util.checkpoint_every=0"), null, null).run(null);
+        double reference = records(fp32, "step").get(0).get("loss").asDouble();
+        for (String amp : new String[] {"bf16", "fp16"}) {
+            Path out = tmp.resolve(amp);
+            Trainer.Result r = new Trainer(config(out, "compute.amp=" + amp, "optim.epochs=2"), null, null).run(null);
+            List<JsonNode> steps = records(out, "step");
+            assertTrue(Double.isFinite(r.lastLoss()), amp);
+            assertTrue(r.valTop1() > 60, amp + " learns: " + r.valTop1());
+            assertEquals(amp.equals("fp16"), steps.get(0).has("loss_scale"), amp);
+            double first = steps.get(0).get("loss").asDouble();
+            assertTrue(first != reference && Math.abs(first - reference) < 0.15,
+                    amp + " autocast changes the first loss a little: " + first + " vs fp32 " + reference);
+        }
+    }
+
+    @Test
     void badInputsAreNamed() throws IOException {
         Path maps = store(tmp.resolve("m.rlm"), (label, i) -> label);
         var e = assertThrows(IllegalArgumentException.class, () -> new Trainer(config(tmp.resolve("a"),
