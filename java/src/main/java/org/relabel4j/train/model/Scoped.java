@@ -12,12 +12,17 @@ import org.bytedeco.pytorch.Tensor;
 final class Scoped {
     private Scoped() {}
 
-    /** {@code body} must return a tensor handle it created (not one passed in from outside). */
+    /**
+     * {@code body} returns a tensor computed inside it; the caller gets a new handle of its own on that tensor. The
+     * new handle matters: what an in-place op returns ({@code relu_}, {@code add_}: a C++ {@code Tensor&}) is a
+     * JavaCPP view of another handle, with no deallocator, which {@code retainReference} cannot keep alive; the
+     * handle it views belongs to the inner scope and is freed with it.
+     */
     static Tensor call(Supplier<Tensor> body) {
         Tensor out;
         try (PointerScope inner = new PointerScope()) {
-            out = body.get();
-            out.retainReference();  // survives the inner scope's close
+            out = new Tensor(body.get());  // at::Tensor's copy: a handle (refcount) of our own, owned by `inner`
+            out.retainReference();         // survives the inner scope's close
         }
         PointerScope outer = PointerScope.getInnerScope();
         if (outer != null) {
