@@ -84,7 +84,7 @@ public abstract class ModuleClassifier implements Classifier {
     protected final Conv2dImpl conv(Module parent, String name, long in, long out, long kernel, long stride,
                                     long padding) {
         Conv2dOptions o = new Conv2dOptions(in, out, new LongPointer(kernel, kernel));
-        o.stride().put(new long[] {stride, stride});  // not put(long, long): that is put(index, value)
+        o.stride().put(0, stride).put(1, stride);  // not put(stride, stride): that is put(index, value)
         o.padding().put(new LongPointer(padding, padding));
         o.bias().put(false);
         Conv2dImpl c = new Conv2dImpl(o);

@@ -14,6 +14,7 @@ import org.relabel4j.nd.DType;
 import org.relabel4j.nd.NdArray;
 import org.relabel4j.torch.Tensors;
 import org.relabel4j.torch.Torch;
+import org.relabel4j.torchsave.PyObject;
 import org.relabel4j.torchsave.TorchSave;
 import org.relabel4j.torchsave.TorchSaveWriter;
 import org.relabel4j.torchsave.TorchTensor;
@@ -144,6 +145,10 @@ public final class StateDicts {
      */
     public static Read read(Path file) throws IOException {
         Object o = TorchSave.load(file);
+        if (o instanceof PyObject p && p.type().module().startsWith("__torch__"))
+            throw new StateDictException(file + ": is a TorchScript module (torch.jit.save, class "
+                    + p.className() + "), not a state dict: load it with TorchScriptClassifier (--model " + file
+                    + " without --checkpoint)");
         if (!(o instanceof Map<?, ?> top))
             throw new StateDictException(file + ": holds " + describe(o) + ", not a state dict");
         String source = "";
@@ -251,7 +256,9 @@ public final class StateDicts {
     }
 
     private static String describe(Object o) {
-        return o == null ? "None" : o instanceof TorchTensor t ? "a tensor " + t : "a " + o.getClass().getSimpleName();
+        return o == null ? "None" : o instanceof TorchTensor t ? "a tensor " + t
+                : o instanceof PyObject p ? "an object of class " + p.className()
+                : "a " + o.getClass().getSimpleName();
     }
 
     /** The list, or its first 10 and a count. */
