@@ -83,9 +83,10 @@ public final class AnnotateTesting {
     /**
      * The same input the annotator builds (the whole image resized to size x size, ImageNet normalization, here in
      * float on the host), {@code model.forwardDense}, averaged with the mirrored map of the mirrored image when
-     * {@code flip}, then {@code torch.topk(dense, kk, dim=1)}.
+     * {@code flip}, then {@code torch.topk(dense, kk, dim=1)}; the model in eval mode.
      */
     public static Reference reference(Classifier model, byte[] encoded, int size, boolean flip, int kk) throws IOException {
+        model.train(false);
         float[] pixels = new float[3 * size * size];
         new WholeImageTransform(size, Normalization.IMAGENET).apply(encoded, "test", SampleRandom.of(0, 0, 0), pixels, 0);
         try (PointerScope scope = new PointerScope(); NoGradGuard g = new NoGradGuard()) {
