@@ -3,8 +3,6 @@ package org.relabel4j.annotate;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -133,8 +131,9 @@ public final class Annotator {
      * What a run did. {@code written}: records added by this run; {@code resumed}: records kept from an interrupted
      * run; {@code samples}: the samples of this shard. Times in seconds: the whole run (from opening the store to the
      * finished file), the teacher's forward (with flip averaging; on CUDA up to a device synchronization), moving and
-     * normalizing the pixels on the device, top-k with the copy of its k entries per location to the host, packing
-     * and writing the records, and the time spent waiting for the loader (decoding not hidden behind the teacher).
+     * normalizing the pixels on the device, the top-k op, copying its k entries per location to the host and writing
+     * the records ({@link MapRecordWriter}), and the time spent waiting for the loader (decoding not hidden behind
+     * the teacher).
      */
     public record Summary(Path store, MapFormat format, Shard shard, long samples, long written, long resumed,
             List<Skipped> skipped, double seconds, double forwardSeconds, double inputSeconds, double topkSeconds,
@@ -306,10 +305,7 @@ public final class Annotator {
         int total = todo.size();
         if (listener != null) listener.update(0, total);
         TopK topk = TopK.of(k, scoreType, format.indexType(), Math.max(1, Math.min(4, Torch.threads())));
-        MapFormat.RecordLayout layout = format.layout();
-        int entries = format.k() * format.height() * format.width();
-        int scoreBytes = entries * scoreType.size(), idBytes = entries * format.indexType().size();
-        ByteBuffer record = ByteBuffer.allocateDirect((int) layout.recordSize()).order(ByteOrder.LITTLE_ENDIAN);
+        MapRecordWriter records = new MapRecordWriter(writer);
         long[] expect = {0, format.classes(), format.height(), format.width()};
         boolean cuda = dev.is_cuda();
         try (NoGradGuard noGrad = new NoGradGuard();
@@ -333,30 +329,21 @@ public final class Annotator {
                         if (flip) dense = dense.add(teacher.forwardDense(x.flip(3)).flip(3)).mul(new org.bytedeco.pytorch.Scalar(0.5));
                         expect[0] = b;
                         if (!Arrays.equals(Tensors.shape(dense), expect))
-                            throw new IllegalStateException("teacher " + teacherName + " returned dense logits "
+                            throw new IllegalArgumentException("teacher " + teacherName + " returned dense logits "
                                     + Arrays.toString(Tensors.shape(dense)) + " for " + b + " images, expected "
-                                    + Arrays.toString(expect));
+                                    + Arrays.toString(expect) + " (as for the probe; a module traced at a fixed batch "
+                                    + "size needs --batch of that size and a dataset that fills every batch)");
                         if (cuda) org.bytedeco.pytorch.global.torch_cuda.device_synchronize();
                         long t2 = System.nanoTime();
-                        NdArray scores, ids;
                         TopK.TensorResult r = topk.apply(dense);
                         try {
-                            r.checkFinite();
+                            r.checkFinite();  // on CUDA: waits for the kernel
                         } catch (IllegalArgumentException e) {
                             throw new IllegalArgumentException("teacher " + teacherName + " on images "
                                     + batch.keys().get(0) + " .. " + batch.keys().get(b - 1) + ": " + e.getMessage(), e);
                         }
-                        scores = Tensors.toNdArray(r.scores());
-                        ids = Tensors.toNdArray(r.indices());
                         long t3 = System.nanoTime();
-                        ByteBuffer sb = scores.buffer(), ib = ids.buffer();
-                        for (int i = 0; i < b; ++i) {
-                            record.clear();
-                            record.put((int) layout.scoresOffset(), sb, i * scoreBytes, scoreBytes);
-                            record.put((int) layout.indicesOffset(), ib, i * idBytes, idBytes);
-                            writer.appendRecord(batch.keys().get(i), record);
-                        }
-                        writer.flush();  // to the file system each batch: a killed run loses only the batch in flight
+                        records.write(batch.keys(), r);  // k entries per location to the host, then to the store
                         long t4 = System.nanoTime();
                         t.input += t1 - t0;
                         t.forward += t2 - t1;
