@@ -18,6 +18,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.relabel4j.data.Dataset;
 import org.relabel4j.data.Datasets;
+import org.relabel4j.data.SubsetDataset;
 import org.relabel4j.eval.TestClassifiers;
 import org.relabel4j.nd.DType;
 import org.relabel4j.ops.MapFormat;
@@ -182,6 +183,26 @@ class AnnotatorTest {
         StoreMerge.merge(parts, merged, null, null);
         try (LabelMapStore a = LabelMapStore.open(whole); LabelMapStore b = LabelMapStore.open(merged)) {
             AnnotateTesting.assertSameMaps(a, b);
+        }
+    }
+
+    @Test
+    void anEmptyShardGivesAnEmptyStoreThatMerges() throws IOException {
+        Dataset two = new SubsetDataset(dataset, new int[] {0, 1}, "two samples");
+        Path merged = tmp.resolve("two.rlm");
+        List<Path> parts = new ArrayList<>();
+        for (int i = 0; i < 3; ++i) {
+            Shard shard = new Shard(i, 3);
+            Annotator.Summary s = annotator().shard(shard).build().run(two, shard.partFile(merged));
+            assertEquals(i == 0 ? 0 : 1, s.written(), "shard " + shard);
+            parts.add(shard.partFile(merged));
+        }
+        try (LabelMapStore empty = LabelMapStore.open(parts.get(0))) {
+            assertEquals(0, empty.size());
+        }
+        StoreMerge.merge(parts, merged, null, null);
+        try (LabelMapStore m = LabelMapStore.open(merged)) {
+            assertEquals(List.of(dataset.sample(0).key(), dataset.sample(1).key()), AnnotateTesting.keys(m));
         }
     }
 
