@@ -15,6 +15,8 @@ import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+import org.bytedeco.pytorch.global.torch_cuda;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -36,6 +38,7 @@ import org.relabel4j.nd.DType;
 import org.relabel4j.ops.MapFormat;
 import org.relabel4j.ops.TopK;
 import org.relabel4j.store.LabelMapStoreWriter;
+import org.relabel4j.torch.Devices;
 import org.relabel4j.torch.Tensors;
 import org.relabel4j.torch.Torch;
 import org.relabel4j.train.model.ModelOptions;
@@ -43,7 +46,8 @@ import org.relabel4j.train.model.Models;
 import org.relabel4j.train.model.ModuleClassifier;
 
 /**
- * Annotation with a ResNet teacher (1000 classes, random weights: the time does not depend on them) on the CPU:
+ * Annotation with a ResNet teacher (1000 classes, random weights: the time does not depend on them) on the CPU, or
+ * on a GPU with {@code -p device=cuda} (a -Pgpu build; forward times then end at a device synchronization):
  * <ul>
  *   <li>{@code annotate}: one whole {@link Annotator} run over {@code images} JPEGs of 500x375 (ImageNet's typical
  *       size) into a new store (decode + resize on {@code workers} loader threads, the dense forward, top-k, the
@@ -79,6 +83,10 @@ public class AnnotateBench {
         @Param({"2"})
         public int workers;
 
+        /** Where the teacher and the top-k run: cpu, or cuda[:N] (a -Pgpu build on a GPU machine). */
+        @Param({"cpu"})
+        public String device;
+
         ModuleClassifier model;
         Path root;
         Dataset dataset;
@@ -101,6 +109,7 @@ public class AnnotateBench {
             dataset = Datasets.open("imagefolder:" + root.resolve("images"));
             model = Models.create(arch, 1000, ModelOptions.defaults().withSeed(0L));
             model.train(false);
+            model.to(Devices.torchDevice(device));
         }
 
         @TearDown(Level.Trial)
@@ -141,7 +150,7 @@ public class AnnotateBench {
     @Measurement(iterations = 3)
     public Annotator.Summary annotate(Teacher t, Run r) throws IOException {
         r.summary = Annotator.builder(t.model).size(t.size).k(5).batchSize(t.teacherBatch).workers(t.workers)
-                .log(m -> {}).build().run(t.dataset, r.out);
+                .device(t.device).log(m -> {}).build().run(t.dataset, r.out);
         return r.summary;
     }
 
@@ -154,14 +163,16 @@ public class AnnotateBench {
         LabelMapStoreWriter writer;
         MapRecordWriter records;
         int stores;
+        boolean cuda;
 
         @Setup(Level.Trial)
         public void setup(Teacher t) {
             try (NoGradGuard g = new NoGradGuard()) {
                 torch.manual_seed(1);
-                x = torch.randn(t.teacherBatch, 3, t.size, t.size);
+                x = torch.randn(t.teacherBatch, 3, t.size, t.size).to(Devices.torchDevice(t.device), ScalarType.Float);
                 dense = t.model.forwardDense(x);
             }
+            cuda = x.is_cuda();
             topk = TopK.of(5, DType.FLOAT16, null, 2);
             keys = new ArrayList<>();
             for (int i = 0; i < t.teacherBatch; ++i) keys.add(String.format("n%08d/n%08d_%05d", i, i, 10026 + i));
@@ -188,7 +199,9 @@ public class AnnotateBench {
     @Measurement(iterations = 3, time = 10)
     public long forwardDense(Teacher t, Batch b) {
         try (PointerScope scope = new PointerScope(); NoGradGuard g = new NoGradGuard()) {
-            return t.model.forwardDense(b.x).numel();
+            long n = t.model.forwardDense(b.x).numel();
+            if (b.cuda) torch_cuda.device_synchronize();
+            return n;
         }
     }
 
