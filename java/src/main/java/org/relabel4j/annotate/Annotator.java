@@ -196,7 +196,10 @@ public final class Annotator {
         a.put("size", size);
         a.put("k", k);
         a.put("flip_average", flip);
-        a.put("normalization", Map.of("mean", toList(normalization.mean()), "std", toList(normalization.std())));
+        Map<String, Object> norm = new LinkedHashMap<>();
+        norm.put("mean", toList(normalization.mean()));
+        norm.put("std", toList(normalization.std()));
+        a.put("normalization", norm);
         a.put("score_dtype", scoreType.label());
         a.put("shard", shard == null ? "0/1" : shard.toString());
         a.put("samples", samples);
@@ -256,9 +259,10 @@ public final class Annotator {
                 else pending[m++] = i;
             }
             if (found != resumed)
-                throw new IllegalArgumentException("the unfinished store " + out + ".partial holds " + (resumed - found) + " key(s) that are not samples of "
-                        + (shard == null ? "the dataset" : "shard " + shard + " of the dataset") + " (e.g. '"
-                        + firstMissing(writer, dataset, from, to) + "'); annotate the same dataset or start over");
+                throw new IllegalArgumentException("the unfinished store " + out + ".partial holds " + (resumed - found)
+                        + " key(s) that are not samples of " + (shard == null ? "the dataset" : "shard " + shard
+                        + " of the dataset") + " (e.g. '" + firstMissing(writer, dataset, from, to) + "'); annotate "
+                        + "the same dataset or start over");
             if (continuing) log.accept("resuming " + out + ": " + resumed + " record(s) kept, " + m + " to annotate");
             Timings t = new Timings();
             List<Skipped> skipped = new ArrayList<>();
@@ -292,7 +296,8 @@ public final class Annotator {
             if (!before.path(key).equals(current.path(key)))
                 throw new IllegalArgumentException(out + ".partial was started with " + key + " = "
                         + before.path(key) + ", this run has " + key + " = " + current.path(key)
-                        + ": run with the same settings to continue it, or start over (resume(false); annotate --restart)");
+                        + ": run with the same settings to continue it, or start over (resume(false); "
+                        + "annotate --restart)");
         }
     }
 
@@ -314,6 +319,7 @@ public final class Annotator {
              Loader.Epoch epoch = loader.epoch(0);
              PointerScope constants = new PointerScope()) {
             Tensor mean = channels(normalization.mean(), dev), std = channels(normalization.std(), dev);
+            org.bytedeco.pytorch.Scalar half = new org.bytedeco.pytorch.Scalar(0.5);
             long w0 = System.nanoTime();
             while (epoch.hasNext()) {
                 try (Batch batch = epoch.next(); PointerScope scope = new PointerScope()) {
@@ -326,7 +332,7 @@ public final class Annotator {
                         Tensor x = BatchTensors.images(batch, dev).to(ScalarType.Float).sub_(mean).div_(std);
                         long t1 = System.nanoTime();
                         Tensor dense = teacher.forwardDense(x);
-                        if (flip) dense = dense.add(teacher.forwardDense(x.flip(3)).flip(3)).mul(new org.bytedeco.pytorch.Scalar(0.5));
+                        if (flip) dense = dense.add(teacher.forwardDense(x.flip(3)).flip(3)).mul(half);
                         expect[0] = b;
                         if (!Arrays.equals(Tensors.shape(dense), expect))
                             throw new IllegalArgumentException("teacher " + teacherName + " returned dense logits "

@@ -57,7 +57,8 @@ public final class LabelMapFigure {
      */
     public record Options(int heatmaps, List<String> classNames, float[] crop, int bars) {
         public Options {
-            if (heatmaps < 1 || heatmaps > 8) throw new IllegalArgumentException("heatmaps must be in [1, 8], got " + heatmaps);
+            if (heatmaps < 1 || heatmaps > 8)
+                throw new IllegalArgumentException("heatmaps must be in [1, 8], got " + heatmaps);
             if (bars < 1 || bars > 30) throw new IllegalArgumentException("bars must be in [1, 30], got " + bars);
             if (crop != null) {
                 if (crop.length != 4 || !(crop[0] >= 0 && crop[1] >= 0 && crop[2] <= 1 && crop[3] <= 1
@@ -88,6 +89,9 @@ public final class LabelMapFigure {
             return new Options(heatmaps, classNames, crop, n);
         }
     }
+
+    private static final java.util.Comparator<ClassValue> HIGHEST_FIRST = (a, b) -> a.value() != b.value()
+            ? Double.compare(b.value(), a.value()) : Integer.compare(a.classId(), b.classId());
 
     /** Size of an image panel for an image of w x h. */
     public static Dimension panel(int imageWidth, int imageHeight) {
@@ -139,7 +143,7 @@ public final class LabelMapFigure {
         }
         List<ClassValue> all = new ArrayList<>();
         for (int c = 0; c < sum.length; ++c) if (seen[c]) all.add(new ClassValue(c, sum[c] / cells));
-        all.sort((a, b) -> a.value() != b.value() ? Double.compare(b.value(), a.value()) : Integer.compare(a.classId(), b.classId()));
+        all.sort(HIGHEST_FIRST);
         return all.subList(0, Math.min(n, all.size()));
     }
 
@@ -148,7 +152,8 @@ public final class LabelMapFigure {
         MapFormat f = map.format();
         long[] shape = {1, f.k(), f.height(), f.width()};
         NdArray scores = NdArray.of(map.scores(), shape), ids = NdArray.of(map.ids(), shape);
-        NdArray out = LabelPooling.builder(f.classes()).softmax(true).build().apply(scores, ids, NdArray.of(box, 1, 4), null);
+        NdArray out = LabelPooling.builder(f.classes()).softmax(true).build()
+                .apply(scores, ids, NdArray.of(box, 1, 4), null);
         return out.toFloatArray();
     }
 
@@ -156,7 +161,7 @@ public final class LabelMapFigure {
     public static List<ClassValue> top(float[] target, int n) {
         List<ClassValue> all = new ArrayList<>();
         for (int c = 0; c < target.length; ++c) all.add(new ClassValue(c, target[c]));
-        all.sort((a, b) -> a.value() != b.value() ? Double.compare(b.value(), a.value()) : Integer.compare(a.classId(), b.classId()));
+        all.sort(HIGHEST_FIRST);
         return all.subList(0, Math.min(n, all.size()));
     }
 

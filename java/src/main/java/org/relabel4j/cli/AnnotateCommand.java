@@ -118,9 +118,10 @@ final class AnnotateCommand implements Callable<Integer> {
         try (Classifier teacher = models.load(model, checkpoint, teacherClasses)) {
             if (!script && checkpoint == null)
                 stderr.println("annotate: warning: no --checkpoint: the teacher " + model.trim() + " has random weights");
-            Annotator.Builder ab = Annotator.builder(teacher).teacherName(teacherName).size(size).k(k).flip(flip).batchSize(batch)
-                    .device(Devices.name(dev)).shard(s).scoreType(scores).resume(!restart).strict(strict)
-                    .metadata("command", "relabel " + String.join(" ", spec.commandLine().getParseResult().originalArgs()))
+            Annotator.Builder ab = Annotator.builder(teacher).teacherName(teacherName).size(size).k(k).flip(flip)
+                    .batchSize(batch).device(Devices.name(dev)).shard(s).scoreType(scores).resume(!restart)
+                    .strict(strict).metadata("command", "relabel "
+                            + String.join(" ", spec.commandLine().getParseResult().originalArgs()))
                     .log(m -> {
                         stderr.println("annotate: " + m);
                         stderr.flush();
@@ -139,7 +140,8 @@ final class AnnotateCommand implements Callable<Integer> {
             }
             report(stdout, r, s);
             if (r.skipped().isEmpty()) return 0;
-            for (Annotator.Skipped sk : r.skipped()) stderr.println("unreadable: " + sk.origin() + " (key " + sk.key() + ")");
+            for (Annotator.Skipped sk : r.skipped())
+                stderr.println("unreadable: " + sk.origin() + " (key " + sk.key() + ")");
             stderr.printf("%d image(s) could not be read (listed above); the store holds the others%n", r.skipped().size());
             return RelabelCli.EXIT_BAD_INPUT;
         }

@@ -54,7 +54,8 @@ final class ShowCommand implements Callable<Integer> {
     @Option(names = "--top", defaultValue = "2", description = "class heatmaps (default: ${DEFAULT-VALUE})")
     int top;
 
-    @Option(names = "--bars", defaultValue = "5", description = "classes in the crop's bar chart (default: ${DEFAULT-VALUE})")
+    @Option(names = "--bars", defaultValue = "5",
+            description = "classes in the crop's bar chart (default: ${DEFAULT-VALUE})")
     int bars;
 
     @Option(names = "--out", required = true, paramLabel = "x.png", description = "output PNG (written atomically)")
@@ -77,7 +78,8 @@ final class ShowCommand implements Callable<Integer> {
                 throw new IllegalArgumentException((classes != null ? classes.toString() : labelmaps + " (class_names)")
                         + " has " + names.size() + " class names, the store " + store.format().classes() + " classes");
             // Decoded reduced when large: the figure shows it at most PANEL pixels wide.
-            int reduction = ImageDecoder.reductionFor(dims.width(), dims.height(), LabelMapFigure.PANEL, LabelMapFigure.PANEL);
+            int reduction = ImageDecoder.reductionFor(dims.width(), dims.height(), LabelMapFigure.PANEL,
+                    LabelMapFigure.PANEL);
             BufferedImage picture;
             try (DecodedImage d = decoder.decode(encoded, reduction, image.toString())) {
                 picture = toImage(d);
@@ -116,7 +118,8 @@ final class ShowCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--crop must be x1,y1,x2,y2 (pixels), got '" + s + "'");
         }
         for (double d : v) {
-            if (!Double.isFinite(d)) throw new IllegalArgumentException("--crop must be x1,y1,x2,y2 (pixels), got '" + s + "'");
+            if (!Double.isFinite(d))
+                throw new IllegalArgumentException("--crop must be x1,y1,x2,y2 (pixels), got '" + s + "'");
         }
         if (!(v[0] >= 0 && v[1] >= 0 && v[2] <= w && v[3] <= h && v[0] < v[2] && v[1] < v[3]))
             throw new IllegalArgumentException("--crop " + s + " is not a box inside the " + w + "x" + h + " image "

@@ -32,7 +32,7 @@ import org.relabel4j.train.model.ModuleClassifier;
 import org.relabel4j.train.model.StateDicts;
 
 /**
- * A real kill: `relabel annotate` in a child JVM is killed (SIGKILL) once its first records are on file, then run
+ * A real kill: `relabel annotate` in a child JVM is killed (SIGKILL) once three batches are on file, then run
  * again with the same arguments; the finished store holds every sample exactly once, equal to a direct dense
  * forward + top-k of the teacher.
  */
@@ -62,7 +62,7 @@ class AnnotateKillTest {
             Path journal = tmp.resolve("maps.rlm.partial.journal");
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
             try {
-                while (journalEntries(journal) < 1) {
+                while (journalEntries(journal) < 12) {  // three batches on file, most of the run still to do
                     if (!child.isAlive()) fail("the child exited (" + child.exitValue() + ") before it was killed: "
                             + Files.readString(log));
                     if (System.nanoTime() > deadline) fail("no record on file after 90 s: " + Files.readString(log));
