@@ -153,9 +153,15 @@ final class ShowCommand implements Callable<Integer> {
         return best;
     }
 
-    /** The class names the annotator recorded (when the dataset's classes were the teacher's), or null. */
+    /**
+     * The class names the annotator recorded (when the dataset's classes were the teacher's), also through a merged
+     * store's {@code parts_metadata}; or null.
+     */
     static List<String> storeNames(LabelMapStore store) throws IOException {
-        JsonNode names = new ObjectMapper().readTree(store.metadataJson()).path("class_names");
+        ObjectMapper json = new ObjectMapper();
+        JsonNode meta = json.readTree(store.metadataJson()), names = meta.path("class_names");
+        if (names.isMissingNode() && meta.path("parts_metadata").isTextual())
+            names = json.readTree(meta.path("parts_metadata").asText()).path("class_names");
         if (!names.isArray() || names.size() != store.format().classes()) return null;
         List<String> out = new ArrayList<>();
         names.forEach(n -> out.add(n.asText()));

@@ -149,6 +149,11 @@ class AnnotateCliTest {
         try (LabelMapStore a = LabelMapStore.open(whole); LabelMapStore b = LabelMapStore.open(merged)) {
             AnnotateTesting.assertSameMaps(a, b);
         }
+        // show finds the class names the parts recorded
+        r = relabel("show", "--image", images.resolve("fox/img002.jpg").toString(), "--labelmaps", merged.toString(),
+                "--top", "3", "--out", tmp.resolve("m.png").toString());
+        assertEquals(0, r.code(), r.out() + r.err());
+        assertTrue(java.util.regex.Pattern.compile("class \\d (cat|dog|fox): mean p").matcher(r.out()).find(), r.out());
     }
 
     @Test
