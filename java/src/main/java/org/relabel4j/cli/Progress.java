@@ -7,8 +7,8 @@ import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
 
 /**
- * Progress of a long command: a progress bar with rate and ETA on a terminal, else a line every 10 seconds (logs,
- * CI), else nothing for quick runs.
+ * Progress of a long command: a progress bar with rate and ETA on a terminal, else a line with rate and ETA every
+ * 10 seconds (logs, CI), else nothing for quick runs.
  */
 final class Progress implements AutoCloseable {
     private final ProgressBar bar;
@@ -40,10 +40,17 @@ final class Progress implements AutoCloseable {
             bar.stepTo(done);
         } else if (System.nanoTime() - lastLine > Duration.ofSeconds(10).toNanos()) {
             lastLine = System.nanoTime();
-            double s = (lastLine - start) / 1e9;
-            log.printf("%s: %d/%d (%.0f/s)%n", task, done, total, done / s);
+            double s = (lastLine - start) / 1e9, rate = done / s;
+            log.printf(java.util.Locale.ROOT, "%s: %d/%d (%.1f/s, ETA %s)%n", task, done, total, rate,
+                    rate > 0 ? duration((total - done) / rate) : "unknown");
             log.flush();
         }
+    }
+
+    /** h:mm:ss */
+    static String duration(double seconds) {
+        long t = Math.round(Math.max(0, seconds));
+        return String.format(java.util.Locale.ROOT, "%d:%02d:%02d", t / 3600, t / 60 % 60, t % 60);
     }
 
     synchronized void step() {

@@ -96,6 +96,48 @@ public final class LabelMapStoreWriter implements Closeable {
         return Recovery.reopen(out, format);
     }
 
+    /** Whether an unfinished store ({@code <out>.partial}) exists that {@link #resume} would continue. */
+    public static boolean unfinished(Path out) {
+        return Files.exists(sibling(out, PARTIAL));
+    }
+
+    /**
+     * The metadata JSON an unfinished store at {@code out} was started with (from its journal), or null when there is
+     * none; lets a caller check its settings before {@link #resume}.
+     */
+    public static String unfinishedMetadata(Path out) throws IOException {
+        Path journalPath = sibling(out, JOURNAL);
+        if (!Files.exists(sibling(out, PARTIAL)) || !Files.exists(journalPath)) return null;
+        try (FileChannel journal = FileChannel.open(journalPath, StandardOpenOption.READ)) {
+            ByteBuffer head = ByteBuffer.allocate(12).order(ByteOrder.LITTLE_ENDIAN);
+            while (head.hasRemaining() && journal.read(head, head.position()) > 0) {
+                // fill the header
+            }
+            head.flip();
+            byte[] magic = new byte[8];
+            if (head.remaining() < 12) throw new StoreException(journalPath, "journal too short to resume from");
+            head.get(magic);
+            if (!Arrays.equals(magic, JOURNAL_MAGIC)) throw new StoreException(journalPath, "not a store journal");
+            int length = head.getInt();
+            if (length < 0 || length > journal.size() - 16) throw new StoreException(journalPath, "journal header truncated");
+            ByteBuffer body = ByteBuffer.allocate(length + 4).order(ByteOrder.LITTLE_ENDIAN);
+            while (body.hasRemaining() && journal.read(body, 12 + body.position()) > 0) {
+                // fill the metadata and its checksum
+            }
+            body.flip();
+            byte[] json = new byte[length];
+            body.get(json);
+            if (body.getInt() != crc(json, 0, length)) throw new StoreException(journalPath, "journal header checksum mismatch");
+            return new String(json, StandardCharsets.UTF_8);
+        }
+    }
+
+    /** Deletes an unfinished store's files ({@code <out>.partial} and its journal), if any; {@code out} is kept. */
+    public static void discard(Path out) throws IOException {
+        Files.deleteIfExists(sibling(out, PARTIAL));
+        Files.deleteIfExists(sibling(out, JOURNAL));
+    }
+
     private static LabelMapStoreWriter start(Path out, MapFormat format, String metadataJson) throws IOException {
         Path partial = sibling(out, PARTIAL), journalPath = sibling(out, JOURNAL);
         Path dir = out.toAbsolutePath().getParent();

@@ -27,6 +27,10 @@ public final class Torch {
                 throw new UncheckedIOException("cannot extract LibTorch into the JavaCPP cache", e);
             }
             Loader.load(org.bytedeco.pytorch.global.torch.class);
+            // LibTorch asks NNPACK on every CPU convolution it might route there; where NNPACK cannot initialize
+            // (common on VMs: "Unsupported hardware") each such call logs a warning to stderr, several per forward
+            // of a ResNet, hundreds in an annotation run. On x86, oneDNN (mkldnn) serves these convolutions anyway.
+            org.bytedeco.pytorch.global.torch.globalContext().setUserEnabledNNPACK(false);
             initialized = true;
         }
     }
