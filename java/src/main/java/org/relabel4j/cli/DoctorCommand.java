@@ -57,6 +57,9 @@ final class DoctorCommand implements Callable<Integer> {
         r.put("libtorch", "JavaCPP pytorch " + Torch.presetVersion() + (Torch.cudaAvailable() ? ", CUDA available"
                 : ", CPU (CUDA tensors need the -Pgpu build and a GPU)"));
         r.put("libtorch threads", Torch.threads());
+        String isa = Torch.oneDnnIsaCap();
+        r.put("onednn isa cap", isa == null ? "none" : isa + " (the CPU hides its cache topology: oneDNN's brgemm "
+                + "convolution backward would crash; see Torch.oneDnnIsaCap)");
         r.put("cpu threads", Runtime.getRuntime().availableProcessors());
         r.put("java", System.getProperty("java.version") + " (" + System.getProperty("java.vendor") + ")");
         return r;

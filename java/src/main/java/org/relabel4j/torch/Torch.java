@@ -31,8 +31,41 @@ public final class Torch {
             // (common on VMs: "Unsupported hardware") each such call logs a warning to stderr, several per forward
             // of a ResNet, hundreds in an annotation run. On x86, oneDNN (mkldnn) serves these convolutions anyway.
             org.bytedeco.pytorch.global.torch.globalContext().setUserEnabledNNPACK(false);
+            onednnIsa = capOneDnnWithoutCacheInfo();
             initialized = true;
         }
+    }
+
+    private static volatile String onednnIsa;
+
+    /**
+     * The instruction-set cap this process set for oneDNN ({@code ONEDNN_MAX_CPU_ISA}), or null when none was set.
+     * On CPUs that hide their cache topology (virtual machines such as Firecracker's: Linux shows no
+     * {@code /sys/devices/system/cpu/cpu0/cache}), oneDNN's AVX-512/AVX2 brgemm convolution backward divides by the
+     * cache size it reads as 0 and the process dies of SIGFPE (seen with LibTorch 2.10 training ResNet-50's 1x1
+     * convolutions). There the cap is set to SSE4.1, whose kernels do not use those heuristics, before oneDNN first
+     * runs. A user's own {@code ONEDNN_MAX_CPU_ISA} always wins; {@code -Drelabel.onednn.isa=...} sets another cap
+     * ({@code default}: none).
+     */
+    public static String oneDnnIsaCap() {
+        init();
+        return onednnIsa;
+    }
+
+    private static String capOneDnnWithoutCacheInfo() {
+        if (System.getenv("ONEDNN_MAX_CPU_ISA") != null || System.getenv("DNNL_MAX_CPU_ISA") != null) return null;
+        String isa = System.getProperty("relabel.onednn.isa");
+        if (isa == null) {
+            String arch = System.getProperty("os.arch", "");
+            boolean x86 = arch.equals("amd64") || arch.equals("x86_64");
+            boolean linux = System.getProperty("os.name", "").startsWith("Linux");
+            if (!x86 || !linux || java.nio.file.Files.isDirectory(java.nio.file.Path.of("/sys/devices/system/cpu/cpu0/cache")))
+                return null;
+            isa = "SSE41";
+        }
+        if (isa.equalsIgnoreCase("default")) return null;
+        org.bytedeco.pytorch.global.torch.set_env("ONEDNN_MAX_CPU_ISA", isa, false);
+        return isa;
     }
 
     /** The JavaCPP pytorch artifact version, e.g. "2.10.0-1.5.13". */
