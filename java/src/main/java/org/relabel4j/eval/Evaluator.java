@@ -248,11 +248,7 @@ public final class Evaluator {
 
         /** "cpu" (default), "cuda" or "cuda:N". */
         public Builder device(String d) {
-            String v = d.trim().toLowerCase(Locale.ROOT);
-            if (v.equals("cuda")) v = "cuda:0";
-            if (!v.equals("cpu") && !v.matches("cuda:\\d+"))
-                throw new IllegalArgumentException("device must be cpu, cuda or cuda:N, got '" + d + "'");
-            this.device = v;
+            this.device = org.relabel4j.torch.Devices.name(org.relabel4j.torch.Devices.parse(d));
             return this;
         }
 
