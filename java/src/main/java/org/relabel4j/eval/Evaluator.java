@@ -1,6 +1,5 @@
 package org.relabel4j.eval;
 
-import java.util.Locale;
 import java.util.Objects;
 import java.util.function.Consumer;
 import java.util.function.IntConsumer;
