@@ -503,7 +503,8 @@ public final class Trainer {
     private ModelOptions modelOptions() {
         return ModelOptions.defaults().withBnMomentum(1 - config.number("optim.bn.momentum"))
                 .withBnEps(config.number("optim.bn.eps")).withZeroInitResidual(config.bool("model.zero_init_residual"))
-                .withWidth(config.integer("model.width")).withStages(config.integer("model.stages"));
+                .withWidth(config.integer("model.width")).withStages(config.integer("model.stages"))
+                .withBatchNorm(!config.string("model.norm").equals("none"));
     }
 
     private Optimizer optimizer(TensorVector parameters) {

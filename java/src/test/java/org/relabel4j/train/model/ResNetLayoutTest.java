@@ -132,5 +132,15 @@ class ResNetLayoutTest {
             assertArrayEquals(new long[] {4, 32}, Tensors.shape(m.stateDict().get("fc.weight")));
             assertEquals(32, m.featureChannels());
         }
+        // Without batch norm: conv-ReLU stages; ResNets refuse.
+        try (PointerScope scope = new PointerScope();
+             SmallCnn m = new SmallCnn(4, ModelOptions.defaults().withWidth(8).withStages(2).withBatchNorm(false))) {
+            assertEquals(List.of("conv1.weight", "conv2.weight", "conv3.weight", "fc.weight", "fc.bias"),
+                    new ArrayList<>(m.stateDict().keySet()));
+            assertArrayEquals(new long[] {2, 4}, Tensors.shape(m.forward(org.bytedeco.pytorch.global.torch.randn(2, 3, 16, 16))));
+        }
+        var e = assertThrows(IllegalArgumentException.class,
+                () -> Models.create("resnet18", 10, ModelOptions.defaults().withBatchNorm(false)));
+        assertTrue(e.getMessage().contains("batch norm"), e.getMessage());
     }
 }
