@@ -41,7 +41,7 @@ import org.relabel4j.train.GradientReducer;
 public final class Distributed implements DataParallel, AutoCloseable {
     /**
      * @param backend "auto" (NCCL for CUDA training, else Gloo), "gloo" or "nccl"
-     * @param timeout of the rendezvous and of every collective
+     * @param timeout of every collective, and of the rendezvous (at least 5 minutes there)
      * @param bucketMb gradient bucket size in MiB (DDP's bucket_cap_mb, default 25)
      * @param overlap all-reduce buckets during the backward pass (c10d Reducer) rather than after it
      */
@@ -77,6 +77,7 @@ public final class Distributed implements DataParallel, AutoCloseable {
         }
     }
 
+    static final Duration RENDEZVOUS_MIN = Duration.ofMinutes(5);
     private final DistEnv env;
     private final Options options;
     private final TCPStore store;
@@ -108,17 +109,20 @@ public final class Distributed implements DataParallel, AutoCloseable {
             throw new IllegalArgumentException("the nccl backend needs a CUDA device (compute.device cuda); use gloo on the CPU");
         boolean useNccl = cuda && !options.backend().equals("gloo");
         Milliseconds timeout = new Milliseconds(options.timeout().toMillis());
+        // Ranks start seconds apart (JVM, LibTorch, data set listing): the rendezvous waits at least 5 minutes.
+        Duration rendezvous = options.timeout().compareTo(RENDEZVOUS_MIN) < 0 ? RENDEZVOUS_MIN : options.timeout();
         TCPStore store;
         try {
             TCPStoreOptions so = new TCPStoreOptions();
             so.port((short) env.masterPort()).isServer(env.rank() == 0)
-                    .numWorkers(new SizeTPointer(1).put(env.worldSize())).waitWorkers(true).timeout(timeout);
+                    .numWorkers(new SizeTPointer(1).put(env.worldSize())).waitWorkers(true)
+                    .timeout(new Milliseconds(rendezvous.toMillis()));
             store = new TCPStore(env.masterAddr(), so);
         } catch (RuntimeException e) {
             throw new DistributedException(String.format(Locale.ROOT, "rank %d of %d: rendezvous at %s:%d failed within "
                     + "%d s (%s); check MASTER_ADDR/MASTER_PORT, that the port is free on rank 0's host, and that "
                     + "every rank was started", env.rank(), env.worldSize(), env.masterAddr(), env.masterPort(),
-                    options.timeout().toSeconds(), firstLine(e)), e);
+                    rendezvous.toSeconds(), firstLine(e)), e);
         }
         try {
             ProcessGroupGloo.Options go = ProcessGroupGloo.Options.create(timeout);

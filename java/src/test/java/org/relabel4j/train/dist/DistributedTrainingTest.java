@@ -175,12 +175,7 @@ class DistributedTrainingTest {
                     Integer.toString(freePort()), "--grace", "5", "--"));
             args.addAll(train(run, "--epochs", "500"));
             Future<Run> job = ex.submit(() -> relabel(args));
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-            while (stepsLogged(run) < 3) {
-                if (job.isDone()) fail("the job ended before the kill: " + job.get());
-                if (System.nanoTime() > deadline) fail("no training steps within 60 s");
-                Thread.sleep(100);
-            }
+            awaitSteps(run, job, 3);
             ProcessHandle rank1 = rank(1);
             long killed = System.nanoTime();
             rank1.destroyForcibly();  // SIGKILL: no goodbye to the others
@@ -195,6 +190,67 @@ class DistributedTrainingTest {
             System.out.printf("killed rank 1: the job ended %.1f s later%n", seconds);
         } finally {
             ex.shutdownNow();
+        }
+    }
+
+    @Test
+    void aHungRankEndsTheJobAfterTheTimeout() throws Exception {
+        Path run = tmp.resolve("run");
+        ExecutorService ex = Executors.newSingleThreadExecutor();
+        try {
+            List<String> args = new ArrayList<>(List.of("launch", "--nproc-per-node", "2", "--master-port",
+                    Integer.toString(freePort()), "--grace", "2", "--"));
+            args.addAll(train(run, "--epochs", "500", "--dist-timeout", "5"));
+            Future<Run> job = ex.submit(() -> relabel(args));
+            awaitSteps(run, job, 3);
+            ProcessHandle rank1 = rank(1);
+            long stopped = System.nanoTime();
+            assertEquals(0, new ProcessBuilder("kill", "-STOP", Long.toString(rank1.pid())).start().waitFor());
+            Run r = job.get(60, TimeUnit.SECONDS);
+            double seconds = (System.nanoTime() - stopped) / 1e9;
+            assertNotEquals(0, r.code(), r.out() + r.err());
+            assertTrue(r.err().contains("rank 0 of 2 stopped at step") && r.err().contains("Timed out"),
+                    "the survivor names the timeout: " + r.err());
+            assertTrue(seconds >= 4 && seconds < 30, "the job ended " + seconds + " s after rank 1 hung (timeout 5 s)");
+            assertFalse(rank1.isAlive(), "the hung rank was killed");
+            System.out.printf("stopped rank 1: the job ended %.1f s later%n", seconds);
+        } finally {
+            ex.shutdownNow();
+        }
+    }
+
+    @Test
+    void theLauncherPassesSigtermToItsRanks() throws Exception {
+        Path run = tmp.resolve("run");
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp", System.getProperty("java.class.path"), RelabelCli.class.getName(), "launch",
+                "--nproc-per-node", "2", "--master-port", Integer.toString(freePort()), "--grace", "2", "--"));
+        cmd.addAll(train(run, "--epochs", "500"));
+        Process launcher = new ProcessBuilder(cmd).redirectErrorStream(true)
+                .redirectOutput(tmp.resolve("launch.log").toFile()).start();
+        try {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (stepsLogged(run) < 3) {
+                if (!launcher.isAlive()) fail("launch ended early: " + Files.readString(tmp.resolve("launch.log")));
+                if (System.nanoTime() > deadline) fail("no training steps within 60 s");
+                Thread.sleep(100);
+            }
+            List<ProcessHandle> ranks = launcher.descendants().toList();
+            assertEquals(2, ranks.size(), ranks.toString());
+            launcher.destroy();  // SIGTERM
+            assertTrue(launcher.waitFor(30, TimeUnit.SECONDS), "the launcher ends within 30 s of SIGTERM");
+            for (ProcessHandle p : ranks) assertFalse(p.isAlive(), "rank process " + p.pid() + " was stopped");
+        } finally {
+            launcher.destroyForcibly();
+        }
+    }
+
+    static void awaitSteps(Path run, Future<Run> job, int steps) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (stepsLogged(run) < steps) {
+            if (job.isDone()) fail("the job ended early: " + job.get());
+            if (System.nanoTime() > deadline) fail("no training steps within 60 s");
+            Thread.sleep(100);
         }
     }
 
