@@ -84,7 +84,7 @@ public abstract class ModuleClassifier implements Classifier {
     protected final Conv2dImpl conv(Module parent, String name, long in, long out, long kernel, long stride,
                                     long padding) {
         Conv2dOptions o = new Conv2dOptions(in, out, new LongPointer(kernel, kernel));
-        o.stride().put(stride, stride);
+        o.stride().put(0, stride).put(1, stride);  // put(a, b) would store b at index a
         o.padding().put(new LongPointer(padding, padding));
         o.bias().put(false);
         Conv2dImpl c = new Conv2dImpl(o);

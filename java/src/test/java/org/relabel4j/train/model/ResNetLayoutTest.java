@@ -143,4 +143,17 @@ class ResNetLayoutTest {
                 () -> Models.create("resnet18", 10, ModelOptions.defaults().withBatchNorm(false)));
         assertTrue(e.getMessage().contains("batch norm"), e.getMessage());
     }
+
+    @Test
+    void stridedConvolutionsDownsample() {
+        // Output stride 8 for the small CNN (3 stages), 32 for ResNets: the dense maps of 64 px images.
+        try (PointerScope scope = new PointerScope();
+             SmallCnn s = new SmallCnn(4, ModelOptions.defaults().withWidth(8));
+             ModuleClassifier r = Models.create("resnet18", 5)) {
+            assertArrayEquals(new long[] {2, 4, 8, 8},
+                    Tensors.shape(s.forwardDense(org.bytedeco.pytorch.global.torch.randn(2, 3, 64, 64))));
+            assertArrayEquals(new long[] {2, 5, 2, 2},
+                    Tensors.shape(r.forwardDense(org.bytedeco.pytorch.global.torch.randn(2, 3, 64, 64))));
+        }
+    }
 }
