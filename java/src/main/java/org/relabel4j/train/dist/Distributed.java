@@ -235,14 +235,16 @@ public final class Distributed implements DataParallel, AutoCloseable {
 
     @Override
     public RuntimeException explain(RuntimeException failure, long step) {
-        if (failure instanceof DistributedException || !isCommunication(failure)) return failure;
+        if (failure instanceof DistributedException d && d.where != null)
+            return failure("step " + step + " (" + d.where + ")", (RuntimeException) d.getCause());
+        if (!isCommunication(failure)) return failure;
         return failure("step " + step, failure);
     }
 
     private DistributedException failure(String where, RuntimeException e) {
         return new DistributedException(String.format(Locale.ROOT, "rank %d of %d stopped at %s: a %s collective "
                 + "failed, so another rank has probably died or hung (timeout %d s; see the other ranks' output): %s",
-                env.rank(), env.worldSize(), where, backendName, options.timeout().toSeconds(), firstLine(e)), e);
+                env.rank(), env.worldSize(), where, backendName, options.timeout().toSeconds(), firstLine(e)), e, where);
     }
 
     /** Gloo, NCCL and c10d errors, as opposed to the loop's own. */

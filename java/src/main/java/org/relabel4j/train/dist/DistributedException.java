@@ -8,7 +8,15 @@ import org.relabel4j.RelabelException;
  * the underlying c10d error.
  */
 public class DistributedException extends RelabelException {
+    /** The collective that failed ("summing metrics"), or null. */
+    final String where;
+
     public DistributedException(String message, Throwable cause) {
+        this(message, cause, null);
+    }
+
+    DistributedException(String message, Throwable cause, String where) {
         super(message, cause);
+        this.where = where;
     }
 }
