@@ -288,8 +288,9 @@ public final class Trainer {
                     List<Tensor> all = new ArrayList<>(buffers);
                     List<Tensor> trainable = new ArrayList<>();
                     for (long i = 0; i < parameters.size(); ++i) {
-                        all.add(parameters.get(i));
-                        if (parameters.get(i).requires_grad()) trainable.add(parameters.get(i));
+                        Tensor p = new Tensor(parameters.get(i));  // a handle of our own, not one into the vector
+                        all.add(p);
+                        if (p.requires_grad()) trainable.add(p);
                     }
                     parallel.broadcastFromRank0(all);  // every rank starts from rank 0's weights
                     reducer = parallel.gradientReducer(trainable);
@@ -612,12 +613,21 @@ public final class Trainer {
         return new Metrics.Accuracy((int) sums[0], (int) sums[1], (int) sums[2]);
     }
 
-    /** The model's buffers (batch-norm running statistics): its state-dict entries that are not parameters. */
+    /**
+     * The model's buffers (batch-norm running statistics): its state-dict entries that are not parameters, as handles
+     * of their own (a state dict's tensors point into dictionaries that are freed with it), sharing the storage.
+     */
     private static List<Tensor> buffers(Classifier model) {
-        Map<String, Tensor> params = model.namedParameters();
         List<Tensor> out = new ArrayList<>();
-        for (Map.Entry<String, Tensor> e : model.stateDict().entrySet())
-            if (!params.containsKey(e.getKey())) out.add(e.getValue());
+        try (PointerScope scope = new PointerScope()) {  // keeps the dictionaries alive while we copy
+            Map<String, Tensor> params = model.namedParameters();
+            for (Map.Entry<String, Tensor> e : model.stateDict().entrySet()) {
+                if (params.containsKey(e.getKey())) continue;
+                Tensor own = new Tensor(e.getValue());
+                own.retainReference();  // outlives the scope (a handle per buffer, kept for the run)
+                out.add(own);
+            }
+        }
         return out;
     }
 

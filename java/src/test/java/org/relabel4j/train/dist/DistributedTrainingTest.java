@@ -273,8 +273,9 @@ class DistributedTrainingTest {
 
     @Test
     void aRunResumesWithTheSameWorldSizeOnly() throws Exception {
+        // With batch norm: per-rank statistics, rank 0's running statistics before each checkpoint.
         Path run = tmp.resolve("run");
-        Run r = launch(train(run, "--epochs", "2", "--max-steps", "3"));
+        Run r = launch(train(run, "--epochs", "2", "--max-steps", "3", "--set", "model.norm=batch"));
         assertEquals(0, r.code(), r.out() + r.err());
         assertTrue(r.out().contains("stopped after 0 epoch(s), 3 steps"), r.out());
 
@@ -286,6 +287,9 @@ class DistributedTrainingTest {
         assertEquals(0, r.code(), r.out() + r.err());
         assertTrue(r.out().contains("resumed") && r.out().contains("trained 2 epoch(s), 12 steps"), r.out());
         assertEquals(12, records(run, "step").size(), "rank 0 alone wrote the log, once per step");
+        try (Classifier m = Models.load("small-cnn", run.resolve("model.pth"), 3)) {
+            assertTrue(m.stateDict().containsKey("bn1.running_mean"));
+        }
     }
 
     @Test
