@@ -6,9 +6,13 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
+import java.time.Duration;
+import org.relabel4j.torch.Devices;
 import org.relabel4j.train.TrainConfig;
 import org.relabel4j.train.TrainListener;
 import org.relabel4j.train.Trainer;
+import org.relabel4j.train.dist.DistEnv;
+import org.relabel4j.train.dist.Distributed;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -21,7 +25,10 @@ import picocli.CommandLine.Spec;
                 "The configuration is layered: built-in defaults, --preset, --config FILE (the released ReLabel YAML "
                         + "layout), then --set key=value and the shortcut options below. docs/training.md lists every key.",
                 "The run directory (--out) receives config.yaml, metrics.jsonl, checkpoint.rlc, model.pth, curves.png "
-                        + "and summary.json."})
+                        + "and summary.json.",
+                "Data-parallel: started by `relabel launch`, torchrun-style variables (RANK, WORLD_SIZE, LOCAL_RANK, "
+                        + "MASTER_ADDR, MASTER_PORT) or an srun step (SLURM_PROCID, SLURM_NTASKS, ...), each process "
+                        + "trains one rank over PyTorch c10d (NCCL on GPUs, Gloo on CPUs); see docs/distributed.md."})
 final class TrainCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
@@ -87,6 +94,21 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--print-config", description = "print the resolved configuration as YAML and exit")
     boolean printConfig;
 
+    @Option(names = "--dist-backend", paramLabel = "auto|gloo|nccl", defaultValue = "auto",
+            description = "data-parallel backend of the training tensors (auto: NCCL on CUDA, Gloo on the CPU)")
+    String distBackend;
+
+    @Option(names = "--dist-timeout", paramLabel = "SECONDS", defaultValue = "600",
+            description = "rendezvous and collective timeout: a rank that hangs this long stops the others")
+    long distTimeout;
+
+    @Option(names = "--bucket-mb", paramLabel = "MiB", defaultValue = "25", description = "gradient bucket size")
+    double bucketMb;
+
+    @Option(names = "--no-overlap", description = "all-reduce the gradients after the backward pass, not during it "
+            + "(logs allreduce_ms per step)")
+    boolean noOverlap;
+
     @Override
     public Integer call() throws Exception {
         PrintWriter o = spec.commandLine().getOut();
@@ -109,6 +131,11 @@ final class TrainCommand implements Callable<Integer> {
         shortcut(overrides, "compute.seed", seed);
         shortcut(overrides, "util.max_steps", maxSteps);
         shortcut(overrides, "util.out", out);
+        // The job, not the config, says which rank this is: a lone process is rank 0 of 1 (and so cannot resume a
+        // run of several ranks).
+        DistEnv env = DistEnv.fromEnvironment();
+        overrides.add("compute.rank=" + env.rank());
+        overrides.add("compute.world_size=" + env.worldSize());
         TrainConfig config;
         if (resume != null) {
             if (preset != null || configFile != null)
@@ -121,14 +148,47 @@ final class TrainCommand implements Callable<Integer> {
         } else {
             config = TrainConfig.load(preset, configFile, overrides);
         }
+        // A rank on a multi-GPU node trains on its own GPU, cuda:LOCAL_RANK (torchrun's convention), or on the one
+        // GPU it sees (SLURM's --gpus-per-task); a resumed config names rank 0's device, so it is mapped again.
+        String device = config.string("compute.device");
+        if (env.distributed() && device != null && device.startsWith("cuda") && org.relabel4j.torch.Torch.cudaAvailable()) {
+            int visible = org.bytedeco.pytorch.global.torch_cuda.device_count();
+            config = config.with(List.of("compute.device=cuda:" + (visible == 1 ? 0 : env.localRank())));
+        }
         if (printConfig) {
             o.print(config.toYaml());
             o.flush();
             return 0;
         }
+        if (env.distributed()) return trainDistributed(config, env, o);
         Listener listener = new Listener(o);
         try {
             Trainer.Result r = new Trainer(config, listener, null).run(resume);
+            report(o, r);
+        } finally {
+            listener.close();
+        }
+        return 0;
+    }
+
+    /** One rank of a data-parallel job; rank 0 reports, the others print warnings only. */
+    private int trainDistributed(TrainConfig config, DistEnv env, PrintWriter o) throws Exception {
+        Distributed.Options options = Distributed.Options.defaults().withBackend(distBackend)
+                .withTimeout(Duration.ofSeconds(distTimeout)).withBucketMb(bucketMb).withOverlap(!noOverlap);
+        boolean cuda = Devices.parse(config.string("compute.device")) >= 0;
+        boolean chief = env.rank() == 0;
+        try (Distributed job = Distributed.init(env, cuda, options); Listener listener = new Listener(o, !chief)) {
+            listener.log(String.format(Locale.ROOT, "distributed: %s, %s; gradients all-reduced %s, buckets of %s MiB",
+                    job.backendName(), env, noOverlap ? "after the backward pass" : "during the backward pass (c10d Reducer)",
+                    bucketMb));
+            Trainer.Result r = Trainer.distributed(config, listener, job).run(resume);
+            if (chief) report(o, r);
+        }
+        return 0;
+    }
+
+    private static void report(PrintWriter o, Trainer.Result r) {
+        {
             o.printf(Locale.ROOT, "%s %d epoch(s), %d steps in %.1f s; last loss %.4f%s; peak host memory %.0f MB%s%n",
                     r.stoppedByMaxSteps() ? "stopped after" : "trained", r.epochsDone(), r.steps(), r.seconds(),
                     r.lastLoss(), r.valTop1() == null ? "" : String.format(Locale.ROOT, "; val top-1 %.2f%%, top-5 %.2f%%",
@@ -137,10 +197,7 @@ final class TrainCommand implements Callable<Integer> {
                             : String.format(Locale.ROOT, ", device %.0f MB", r.peakDeviceBytes() / 1048576.0));
             o.println("run directory: " + r.out());
             o.flush();
-        } finally {
-            listener.close();
         }
-        return 0;
     }
 
     private static void shortcut(List<String> overrides, String key, Object value) {
@@ -152,17 +209,24 @@ final class TrainCommand implements Callable<Integer> {
         return s.equals("''") ? s : "'" + s.replace("'", "''") + "'";
     }
 
-    /** Log lines to the output, and a progress bar per epoch on a terminal. */
+    /** Log lines to the output, and a progress bar per epoch on a terminal; quiet: warnings only. */
     private static final class Listener implements TrainListener, AutoCloseable {
         private final PrintWriter out;
+        private final boolean quiet;
         private Progress progress;
 
         Listener(PrintWriter out) {
+            this(out, false);
+        }
+
+        Listener(PrintWriter out, boolean quiet) {
             this.out = out;
+            this.quiet = quiet;
         }
 
         @Override
         public void log(String line) {
+            if (quiet && !line.toLowerCase(Locale.ROOT).contains("warning")) return;
             out.println(line);
             out.flush();
         }
@@ -170,6 +234,7 @@ final class TrainCommand implements Callable<Integer> {
         @Override
         public void epochStarted(int epoch, int epochs, int first, int batches) {
             close();
+            if (quiet) return;
             progress = Progress.start(String.format(Locale.ROOT, "epoch %d/%d", epoch + 1, epochs), batches, "batch", out);
             progress.stepTo(first);
         }

@@ -35,6 +35,11 @@ public final class MetricsLog implements AutoCloseable {
     }
 
     public ObjectNode record(String kind) {
+        return newRecord(kind);
+    }
+
+    /** An empty record of {@code kind}, for a caller that writes it to a log it may not hold. */
+    public static ObjectNode newRecord(String kind) {
         return JSON.createObjectNode().put("kind", kind);
     }
 

@@ -171,9 +171,14 @@ public final class TrainConfig {
         return c;
     }
 
-    /** Restores a configuration saved by {@link #toJson()} (a checkpoint's). */
+    /**
+     * Restores a configuration saved by {@link #toJson()} (a checkpoint's), over the defaults: a key added since the
+     * checkpoint was written takes its default.
+     */
     public static TrainConfig fromJson(String json) throws IOException {
-        TrainConfig c = new TrainConfig((ObjectNode) JSON.readTree(json));
+        ObjectNode tree = (ObjectNode) resource("defaults");
+        merge(tree, JSON.readTree(json), "the saved config", "");
+        TrainConfig c = new TrainConfig(tree);
         c.validate();
         return c;
     }
@@ -209,6 +214,7 @@ public final class TrainConfig {
         check(errors, !(bool("data.label_cleaning.use") && string("data.relabel.path") == null),
                 "data.label_cleaning.use needs data.relabel.path (the teacher's label maps)");
         check(errors, number("kd.temperature") > 0, "kd.temperature must be > 0");
+        check(errors, List.of("batch", "none").contains(string("model.norm")), "model.norm must be batch or none");
         if (!errors.isEmpty()) throw new IllegalArgumentException("invalid config: " + String.join("; ", errors));
     }
 

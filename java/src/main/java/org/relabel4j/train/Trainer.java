@@ -65,23 +65,41 @@ import org.relabel4j.train.optim.Sgd;
  *
  * <p>Data parallelism: each rank trains on its shard of every epoch ({@code compute.rank}, {@code
  * compute.world_size}, per-rank batch = batch_size / world_size), and the gradients pass through a
- * {@link GradientReducer} between the backward pass and the update.
+ * {@link GradientReducer} between the backward pass and the update. Given a {@link DataParallel} job (see {@code
+ * org.relabel4j.train.dist.Distributed}), the ranks also start from rank 0's weights, report metrics summed over all
+ * ranks, validate on a shard each, and take rank 0's batch-norm statistics before validating and checkpointing;
+ * only rank 0 writes the run directory (which every rank reads when resuming: share it between nodes).
  */
 public final class Trainer {
     private static final ObjectMapper JSON = new ObjectMapper();
     /** Config keys a resumed run may change (where things go and how fast, not what is trained). */
     private static final List<String> RESUMABLE = List.of("util.", "compute.num_workers", "compute.threads",
-            "compute.device", "data.train", "data.val", "data.data_path", "data.relabel.path", "model.checkpoint",
+            "compute.device", "compute.rank", "data.train", "data.val", "data.data_path", "data.relabel.path", "model.checkpoint",
             "kd.teacher_checkpoint");
 
     private final TrainConfig config;
     private final TrainListener listener;
-    private final GradientReducer reducer;
+    private final DataParallel parallel;
+    private GradientReducer reducer;
 
+    /** A single process, or a rank whose gradients {@code reducer} averages (null: {@link GradientReducer#NONE}). */
     public Trainer(TrainConfig config, TrainListener listener, GradientReducer reducer) {
+        this(config, listener, reducer, null);
+    }
+
+    private Trainer(TrainConfig config, TrainListener listener, GradientReducer reducer, DataParallel parallel) {
         this.config = config;
         this.listener = listener == null ? TrainListener.SILENT : listener;
         this.reducer = reducer == null ? GradientReducer.NONE : reducer;
+        this.parallel = parallel;
+    }
+
+    /**
+     * A rank of the data-parallel job {@code parallel}, whose rank and world size must be the config's {@code
+     * compute.rank} and {@code compute.world_size}; its gradient reducer is made for the model once it is built.
+     */
+    public static Trainer distributed(TrainConfig config, TrainListener listener, DataParallel parallel) {
+        return new Trainer(config, listener, null, java.util.Objects.requireNonNull(parallel, "parallel"));
     }
 
     /** The run's outcome. */
@@ -100,9 +118,14 @@ public final class Trainer {
         TrainConfig saved = TrainConfig.fromJson(state.get("config").toString());
         for (String o : overrides == null ? List.<String>of() : overrides) {
             String key = o.contains("=") ? o.substring(0, o.indexOf('=')).trim() : o;
-            if (RESUMABLE.stream().noneMatch(p -> p.endsWith(".") ? key.startsWith(p) : key.equals(p)))
+            if (RESUMABLE.stream().noneMatch(p -> p.endsWith(".") ? key.startsWith(p) : key.equals(p))
+                    && !saved.with(List.of(o)).get(key).equals(saved.get(key))) {  // restating a value is no change
+                if (key.equals("compute.world_size"))
+                    throw new IllegalArgumentException(checkpoint + " was trained by " + saved.integer("compute.world_size")
+                            + " rank(s); resume it with the same world size (the data order and the batch per rank depend on it)");
                 throw new IllegalArgumentException("cannot change '" + key + "' when resuming " + checkpoint
                         + " (a resumed run trains what it started with; allowed: " + RESUMABLE + ")");
+            }
         }
         List<String> all = new ArrayList<>(List.of("util.max_steps=0"));  // a stop is not carried over
         if (overrides != null) all.addAll(overrides);
@@ -121,8 +144,14 @@ public final class Trainer {
         if (resumeFile == null && Files.exists(checkpointFile))
             throw new IllegalArgumentException(out + " already holds a run (" + checkpointFile.getFileName()
                     + "); resume it with --resume " + out + " or choose another --out");
-        Files.createDirectories(out);
-        writeAtomically(out.resolve("config.yaml"), config.toYaml());
+        int rank = config.integer("compute.rank"), world = config.integer("compute.world_size");
+        if (parallel != null && (parallel.rank() != rank || parallel.worldSize() != world))
+            throw new IllegalArgumentException("compute.rank " + rank + " / compute.world_size " + world
+                    + " disagree with the job: rank " + parallel.rank() + " of " + parallel.worldSize());
+        if (rank == 0) {
+            Files.createDirectories(out);
+            writeAtomically(out.resolve("config.yaml"), config.toYaml());
+        }
 
         if (config.integer("compute.threads") > 0) torch.set_num_threads(config.integer("compute.threads"));
         String deviceName = config.string("compute.device");
@@ -130,7 +159,6 @@ public final class Trainer {
         boolean cuda = device.is_cuda();
         String amp = config.string("compute.amp");
         long seed = config.integer("compute.seed");
-        int rank = config.integer("compute.rank"), world = config.integer("compute.world_size");
         if (world < 1 || rank < 0 || rank >= world)
             throw new IllegalArgumentException("compute.rank " + rank + " must be in [0, compute.world_size " + world + ")");
         int batchSize = config.integer("optim.batch_size");
@@ -254,7 +282,20 @@ public final class Trainer {
                     listener.log("resumed " + resumeFile + " at epoch " + (startEpoch + 1) + ", batch " + startBatch
                             + ", step " + step);
                 }
-                if (resumeFile != null) MetricsLog.truncateAfter(out.resolve("metrics.jsonl"), step);
+                boolean chief = rank == 0;
+                if (resumeFile != null && chief) MetricsLog.truncateAfter(out.resolve("metrics.jsonl"), step);
+                List<Tensor> buffers = buffers(model);
+                if (parallel != null) {
+                    List<Tensor> all = new ArrayList<>(buffers);
+                    List<Tensor> trainable = new ArrayList<>();
+                    for (long i = 0; i < parameters.size(); ++i) {
+                        Tensor p = new Tensor(parameters.get(i));  // a handle of our own, not one into the vector
+                        all.add(p);
+                        if (p.requires_grad()) trainable.add(p);
+                    }
+                    parallel.broadcastFromRank0(all);  // every rank starts from rank 0's weights
+                    reducer = parallel.gradientReducer(trainable);
+                }
                 listener.log(String.format(Locale.ROOT,
                         "training %s (%d classes) on %s: %s; %d images, %d batches of %d per epoch%s, %d epochs; targets: %s",
                         model.name(), classes, Devices.name(cuda ? Tensors.deviceIndex(records != null ? records
@@ -268,7 +309,7 @@ public final class Trainer {
                 Double lastTop1 = null, lastTop5 = null;
                 boolean stopped = false;
                 int epochsDone = startEpoch;
-                try (MetricsLog log = new MetricsLog(out.resolve("metrics.jsonl"), resumeFile != null)) {
+                try (MetricsLog log = chief ? new MetricsLog(out.resolve("metrics.jsonl"), resumeFile != null) : null) {
                     for (int epoch = startEpoch; epoch < epochs && !stopped; ++epoch) {
                         model.train(true);
                         listener.epochStarted(epoch, epochs, startBatch, batches);
@@ -280,20 +321,31 @@ public final class Trainer {
                                 StepResult r;
                                 try (Batch batch = it.next()) {
                                     long tCompute = System.nanoTime();
+                                    int n = batch.size();
                                     try (PointerScope scope = new PointerScope()) {
                                         r = step(batch, model, teacher, optimizer, scaler, cutmix, pooling, records,
                                                 store, classes, device, ampOn, ampType, epoch, step, lr);
+                                        if (parallel != null) {  // the step's loss and accuracy over all ranks
+                                            double[] sums = {r.loss * n, r.correct, n};
+                                            parallel.allReduceSum(sums);
+                                            n = (int) sums[2];
+                                            r = new StepResult(sums[0] / Math.max(1, n), (int) sums[1]);
+                                        }
+                                    } catch (RuntimeException e) {
+                                        throw parallel == null ? e : parallel.explain(e, step);
                                     }
                                     long tEnd = System.nanoTime();
-                                    es.add(batch.size(), r, tCompute - tData, tEnd - tCompute);
-                                    if (step % printFreq == 0 || b == batches - 1) {
+                                    es.add(n, r, tCompute - tData, tEnd - tCompute);
+                                    if (log != null && (step % printFreq == 0 || b == batches - 1)) {
                                         ObjectNode rec = log.record("step").put("epoch", epoch).put("batch", b)
                                                 .put("step", step).put("loss", r.loss).put("lr", lr)
-                                                .put("top1", 100.0 * r.correct / Math.max(1, batch.size()))
-                                                .put("images_per_s", batch.size() / ((tEnd - tData) / 1e9))
+                                                .put("top1", 100.0 * r.correct / Math.max(1, n))
+                                                .put("images_per_s", n / ((tEnd - tData) / 1e9))
                                                 .put("data_ms", (tCompute - tData) / 1e6)
                                                 .put("compute_ms", (tEnd - tCompute) / 1e6)
                                                 .put("rss_mb", MemoryStats.rssBytes() / 1048576.0);
+                                        if (Double.isFinite(reducer.lastWaitMillis()))
+                                            rec.put("allreduce_ms", reducer.lastWaitMillis());
                                         if (scaler.enabled()) rec.put("loss_scale", scaler.scale());
                                         log.write(rec);
                                     }
@@ -309,8 +361,9 @@ public final class Trainer {
                                     stopped = true;
                                     if (b + 1 < batches && config.integer("util.checkpoint_every") > 0) {
                                         // mid-epoch: the checkpoint keeps the loader position
-                                        saveCheckpoint(checkpointFile, model, optimizer, scaler, epoch, b + 1, step,
-                                                bestTop1, es, t0);
+                                        if (parallel != null) parallel.broadcastFromRank0(buffers);
+                                        if (chief) saveCheckpoint(checkpointFile, model, optimizer, scaler, epoch, b + 1,
+                                                step, bestTop1, es, t0);
                                         listener.log("stopped at util.max_steps " + maxSteps + " (epoch " + (epoch + 1)
                                                 + ", batch " + (b + 1) + " of " + batches + "); checkpoint " + checkpointFile);
                                     }
@@ -321,7 +374,8 @@ public final class Trainer {
                         startBatch = 0;
                         listener.epochEnded(epoch);
                         if (stopped && es.steps < batches) break;
-                        ObjectNode rec = log.record("epoch").put("epoch", epoch).put("step", step)
+                        if (parallel != null) parallel.broadcastFromRank0(buffers);  // rank 0's BN statistics
+                        ObjectNode rec = MetricsLog.newRecord("epoch").put("epoch", epoch).put("step", step)
                                 .put("train_loss", es.loss / Math.max(1, es.steps))
                                 .put("train_top1", 100.0 * es.correct / Math.max(1, es.images))
                                 .put("images", es.images).put("epoch_seconds", (es.dataNanos + es.computeNanos) / 1e9)
@@ -334,30 +388,31 @@ public final class Trainer {
                         if (dev != null) rec.put("peak_device_mb", dev / 1048576.0);
                         if (scaler.enabled()) rec.put("skipped_steps", scaler.skipped());
                         if (val != null) {
-                            Metrics.Accuracy acc = validate(model, val, size);
+                            Metrics.Accuracy acc = validate(model, val, size, rank, world);
                             lastTop1 = 100 * acc.top1();  // percent, as train_top1
                             lastTop5 = 100 * acc.top5();
                             rec.put("val_top1", lastTop1).put("val_top5", lastTop5).put("val_images", acc.n());
                             if (bestTop1 == null || lastTop1 > bestTop1) bestTop1 = lastTop1;
                             model.train(true);
                         }
-                        log.write(rec);
+                        if (log != null) log.write(rec);
                         listener.log(epochLine(rec));
                         epochsDone = epoch + 1;
                         int every = config.integer("util.checkpoint_every");
                         if (every > 0 && ((epoch + 1) % every == 0 || epoch + 1 == epochs || stopped)) {
-                            saveCheckpoint(checkpointFile, model, optimizer, scaler, epoch + 1, 0, step, bestTop1, null, t0);
+                            if (chief) saveCheckpoint(checkpointFile, model, optimizer, scaler, epoch + 1, 0, step,
+                                    bestTop1, null, t0);
                             if (stopped) listener.log("stopped at util.max_steps " + maxSteps + " (end of epoch "
                                     + (epoch + 1) + "); checkpoint " + checkpointFile);
                         }
                     }
                 }
                 boolean complete = epochsDone >= epochs;
-                if (complete) StateDicts.save(model, out.resolve("model.pth"));
-                MetricsLog.plot(out.resolve("metrics.jsonl"), out.resolve("curves.png"));
+                if (complete && chief) StateDicts.save(model, out.resolve("model.pth"));
+                if (chief) MetricsLog.plot(out.resolve("metrics.jsonl"), out.resolve("curves.png"));
                 Result result = new Result(out, epochsDone, step, lastLoss, lastTop1, lastTop5, MemoryStats.peakRssBytes(),
                         MemoryStats.peakDeviceBytes(device), (System.nanoTime() - t0) / 1e9, !complete);
-                writeSummary(out.resolve("summary.json"), result, model, classes);
+                if (chief) writeSummary(out.resolve("summary.json"), result, model, classes);
                 return result;
             }
         } finally {
@@ -434,6 +489,7 @@ public final class Trainer {
         Tensor logits = autocast(ampOn, ampType, images.device(), () -> model.forward(images)).to(ScalarType.Float);
         Tensor loss = teacher != null ? Losses.distillation(logits, teacherProbs, config.number("kd.temperature"))
                 : Losses.softTargetCrossEntropy(logits, targets);
+        reducer.beforeBackward();
         scaler.scale(loss).backward();
         List<Tensor> grads = new ArrayList<>();
         TensorVector params = model.parameters();
@@ -506,7 +562,8 @@ public final class Trainer {
     private ModelOptions modelOptions() {
         return ModelOptions.defaults().withBnMomentum(1 - config.number("optim.bn.momentum"))
                 .withBnEps(config.number("optim.bn.eps")).withZeroInitResidual(config.bool("model.zero_init_residual"))
-                .withWidth(config.integer("model.width")).withStages(config.integer("model.stages"));
+                .withWidth(config.integer("model.width")).withStages(config.integer("model.stages"))
+                .withBatchNorm(!config.string("model.norm").equals("none"));
     }
 
     private Optimizer optimizer(TensorVector parameters) {
@@ -538,11 +595,43 @@ public final class Trainer {
                 lighting > 0 ? Lighting.imagenet((float) lighting) : null, Normalization.IMAGENET);
     }
 
-    private Metrics.Accuracy validate(Classifier model, Dataset val, int size) {
-        Evaluator evaluator = Evaluator.builder().size(size).cropPct(config.number("data.crop_ratio"))
-                .batchSize(config.integer("util.val_batch_size")).workers(Math.max(1, config.integer("compute.num_workers")))
-                .device(config.string("compute.device")).log(listener::log).build();
-        return Metrics.accuracy(evaluator.run(model, val).predictions());
+    /** Top-1/top-5 on the validation set; with several ranks, each evaluates every world-th image and they sum. */
+    private Metrics.Accuracy validate(Classifier model, Dataset val, int size, int rank, int world) {
+        Dataset mine = val;
+        if (parallel != null && world > 1) {
+            int[] shard = new int[(val.size() - rank + world - 1) / world];
+            for (int i = rank, j = 0; i < val.size(); i += world, ++j) shard[j] = i;
+            mine = new org.relabel4j.data.SubsetDataset(val, shard, "rank " + rank + " of " + world);
+        }
+        Metrics.Accuracy acc = new Metrics.Accuracy(0, 0, 0);
+        if (mine.size() > 0) {
+            Evaluator evaluator = Evaluator.builder().size(size).cropPct(config.number("data.crop_ratio"))
+                    .batchSize(config.integer("util.val_batch_size")).workers(Math.max(1, config.integer("compute.num_workers")))
+                    .device(config.string("compute.device")).log(listener::log).build();
+            acc = Metrics.accuracy(evaluator.run(model, mine).predictions());
+        }
+        if (parallel == null) return acc;
+        double[] sums = {acc.n(), acc.top1Correct(), acc.top5Correct()};
+        parallel.allReduceSum(sums);
+        return new Metrics.Accuracy((int) sums[0], (int) sums[1], (int) sums[2]);
+    }
+
+    /**
+     * The model's buffers (batch-norm running statistics): its state-dict entries that are not parameters, as handles
+     * of their own (a state dict's tensors point into dictionaries that are freed with it), sharing the storage.
+     */
+    private static List<Tensor> buffers(Classifier model) {
+        List<Tensor> out = new ArrayList<>();
+        try (PointerScope scope = new PointerScope()) {  // keeps the dictionaries alive while we copy
+            Map<String, Tensor> params = model.namedParameters();
+            for (Map.Entry<String, Tensor> e : model.stateDict().entrySet()) {
+                if (params.containsKey(e.getKey())) continue;
+                Tensor own = new Tensor(e.getValue());
+                own.retainReference();  // outlives the scope (a handle per buffer, kept for the run)
+                out.add(own);
+            }
+        }
+        return out;
     }
 
     private static String describeTargets(boolean relabel, boolean kd) {

@@ -280,6 +280,13 @@ class TrainPartsTest {
         Path json = Files.writeString(tmp.resolve("c.json"), "{\"optim\": {\"batch_size\": 12}}");
         assertEquals(12, TrainConfig.load(null, json, null).integer("optim.batch_size"));
         assertEquals(c.toJson(), TrainConfig.fromJson(c.toJson()).toJson());
+        // A saved config from before a key existed takes the key's default.
+        com.fasterxml.jackson.databind.node.ObjectNode old =
+                (com.fasterxml.jackson.databind.node.ObjectNode) new com.fasterxml.jackson.databind.ObjectMapper().readTree(c.toJson());
+        ((com.fasterxml.jackson.databind.node.ObjectNode) old.get("model")).remove("norm");
+        assertEquals("batch", TrainConfig.fromJson(old.toString()).string("model.norm"));
+        var e0 = assertThrows(IllegalArgumentException.class, () -> TrainConfig.load(null, null, List.of("model.norm=group")));
+        assertTrue(e0.getMessage().contains("model.norm"), e0.getMessage());
 
         var e = assertThrows(IllegalArgumentException.class, () -> TrainConfig.load(null, null, List.of("optim.lr.int=1")));
         assertTrue(e.getMessage().contains("optim.lr.int"), e.getMessage());

@@ -37,6 +37,8 @@ import org.relabel4j.store.LabelMapStore;
  * <p>Determinism: the epoch's order is a permutation fixed by (seed, epoch) and every random choice of sample i's
  * augmentation by (seed, epoch, i), so the same seed gives the same crops whatever the number of workers; ranks
  * take every world-th sample of the epoch's order, so the ranks together cover each sample exactly once per epoch.
+ * With {@code dropLast} every rank makes the same number of batches, {@code (size / world) / batchSize} (the ranks
+ * step in lockstep in data-parallel training; the few samples past that are dropped, as the last partial batch is).
  *
  * <p>Corrupt or unreadable images are skipped, counted and reported with their origin (the batch is one sample
  * smaller), or fail the epoch with {@code strict}. A sample without a label map is an error when the loader is
@@ -147,8 +149,9 @@ public final class Loader implements AutoCloseable {
     }
 
     public int batchesPerEpoch() {
+        if (dropLast) return dataset.size() / world / batchSize;  // the same on every rank
         int n = (dataset.size() - rank + world - 1) / world;
-        return dropLast ? n / batchSize : (n + batchSize - 1) / batchSize;
+        return (n + batchSize - 1) / batchSize;
     }
 
     /** Counters since the loader was built. */
@@ -420,7 +423,10 @@ public final class Loader implements AutoCloseable {
             return this;
         }
 
-        /** Data-parallel sharding: this process is {@code rank} of {@code world}. */
+        /**
+         * Data-parallel sharding: this process is {@code rank} of {@code world} and takes every world-th sample of
+         * each epoch's order, starting at {@code rank}.
+         */
         public Builder shard(int rank, int world) {
             if (world < 1 || rank < 0 || rank >= world)
                 throw new IllegalArgumentException("need 0 <= rank < world, got rank " + rank + " of " + world);

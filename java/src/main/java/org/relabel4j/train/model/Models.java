@@ -40,21 +40,27 @@ public final class Models {
                 + " (or a TorchScript file through TorchScriptClassifier)");
     }
 
-    /** SmallCnn's width and stages as the state dict has them (conv1's output channels, the conv count - 1). */
+    /**
+     * SmallCnn's width, stages and batch norms as the state dict has them (conv1's output channels, the conv count
+     * - 1, whether bn1 is there).
+     */
     static ModelOptions optionsFor(String arch, StateDicts.Read read) {
         ModelOptions o = ModelOptions.defaults();
         String n = arch.toLowerCase(Locale.ROOT).replace('-', '_');
         if (!n.equals("small_cnn") && !n.equals("smallcnn")) return o;
         int convs = 0;
         long width = -1;
+        boolean norms = false;
         for (var e : read.tensors().entrySet()) {
             String k = e.getKey().startsWith("module.") ? e.getKey().substring(7) : e.getKey();
+            norms |= k.startsWith("bn1.");
             if (k.matches("conv\\d+\\.weight")) {
                 ++convs;
                 if (k.equals("conv1.weight") && e.getValue().shape().length == 4) width = e.getValue().shape()[0];
             }
         }
-        return width > 0 && convs >= 1 && convs <= 9 ? o.withWidth((int) width).withStages(convs - 1) : o;
+        return width > 0 && convs >= 1 && convs <= 9
+                ? o.withWidth((int) width).withStages(convs - 1).withBatchNorm(norms) : o;
     }
 
     /**

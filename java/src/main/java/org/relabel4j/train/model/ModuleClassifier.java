@@ -224,8 +224,12 @@ public abstract class ModuleClassifier implements Classifier {
         }
     }
 
+    /**
+     * Handles of their own (sharing the storage): {@code value()} points into the dictionary, which JavaCPP frees
+     * once it is unreachable, possibly before the caller is done with the map.
+     */
     private static void put(String prefix, StringTensorDict d, Map<String, Tensor> out) {
-        for (long i = 0, n = d.size(); i < n; ++i) out.put(prefix + key(d.get(i).key()), d.get(i).value());
+        for (long i = 0, n = d.size(); i < n; ++i) out.put(prefix + key(d.get(i).key()), new Tensor(d.get(i).value()));
     }
 
     /** JavaCPP returns null for an empty std::string key. */

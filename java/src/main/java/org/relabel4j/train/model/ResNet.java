@@ -100,6 +100,8 @@ public final class ResNet extends ModuleClassifier {
     /** A ResNet of torchvision's layout with {@code classes} outputs (null options: {@link ModelOptions#defaults()}). */
     public ResNet(Arch arch, int classes, ModelOptions options) {
         super(arch.id(), "ResNet", classes, options);
+        if (!this.options.batchNorm())
+            throw new IllegalArgumentException("ResNets are built with batch norm (model.norm none is for small-cnn)");
         this.arch = arch;
         Module root = root();
         conv1 = conv(root, "conv1", 3, 64, 7, 2, 3);

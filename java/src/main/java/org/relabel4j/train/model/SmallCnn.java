@@ -14,7 +14,8 @@ import org.bytedeco.pytorch.global.torch;
  * channels, global average pooling and a linear head {@code fc} (fully convolutional for {@link #forwardDense}:
  * output stride {@code 2^stages}). Names: {@code conv1}, {@code bn1}, ..., {@code conv<stages+1>},
  * {@code bn<stages+1>}, {@code fc}. Init as {@link ResNet}. With the defaults (width 16, 3 stages) it has about
- * 100 k parameters.
+ * 100 k parameters. Without batch norm ({@link ModelOptions#batchNorm()} false) the stages are conv-ReLU and the
+ * state dict has no {@code bn*} entries.
  */
 public final class SmallCnn extends ModuleClassifier {
     private final List<Conv2dImpl> convs = new ArrayList<>();
@@ -28,7 +29,7 @@ public final class SmallCnn extends ModuleClassifier {
         for (int i = 0; i <= this.options.stages(); ++i) {
             if (i > 0) out = in * 2;
             convs.add(conv(root(), "conv" + (i + 1), in, out, 3, i == 0 ? 1 : 2, 1));
-            norms.add(batchNorm(root(), "bn" + (i + 1), out));
+            if (this.options.batchNorm()) norms.add(batchNorm(root(), "bn" + (i + 1), out));
             in = out;
         }
         featureChannels = in;
@@ -47,7 +48,10 @@ public final class SmallCnn extends ModuleClassifier {
     @Override
     protected Tensor featuresOf(Tensor images) {
         Tensor x = images;
-        for (int i = 0; i < convs.size(); ++i) x = torch.relu_(norms.get(i).forward(convs.get(i).forward(x)));
+        for (int i = 0; i < convs.size(); ++i) {
+            x = convs.get(i).forward(x);
+            x = torch.relu_(norms.isEmpty() ? x : norms.get(i).forward(x));
+        }
         return x;
     }
 

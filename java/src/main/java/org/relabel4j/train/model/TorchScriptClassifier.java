@@ -422,7 +422,7 @@ public final class TorchScriptClassifier implements Classifier {
     }
 
     private static void add(String prefix, NamedTensor t, Map<String, Tensor> out) {
-        out.put(prefix + t.name().getString(), t.value());
+        out.put(prefix + t.name().getString(), new Tensor(t.value()));  // a handle of its own, as in ModuleClassifier
     }
 
     @Override

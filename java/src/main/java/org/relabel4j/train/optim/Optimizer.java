@@ -36,7 +36,7 @@ public abstract class Optimizer implements AutoCloseable {
         if (weightDecay < 0) throw new IllegalArgumentException("weight decay must be >= 0, got " + weightDecay);
         this.weightDecay = weightDecay;
         for (long i = 0; i < parameters.size(); ++i) {
-            Tensor p = parameters.get(i);
+            Tensor p = new Tensor(parameters.get(i));  // not a handle into the vector, which may be freed first
             params.add(new Param(p, !(noDecayOn1d && p.dim() <= 1)));
         }
     }

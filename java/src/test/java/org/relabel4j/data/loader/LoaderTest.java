@@ -149,6 +149,23 @@ class LoaderTest {
     }
 
     @Test
+    void withDropLastEveryRankMakesTheSameNumberOfBatches() throws IOException {
+        Dataset ds = Datasets.open("imagefolder:" + root);  // 21 samples: 4 ranks hold 6, 5, 5, 5 of an epoch
+        Set<Integer> taken = new HashSet<>();
+        for (int rank = 0; rank < 4; ++rank) {
+            try (Loader l = Loader.builder(ds, plainTrain(8)).batchSize(1).workers(1).seed(5).shard(rank, 4)
+                    .dropLast(true).build()) {
+                assertEquals(5, l.batchesPerEpoch(), "rank " + rank + " steps in lockstep with the others");
+                for (int i : l.order(1)) assertTrue(taken.add(i), "sample " + i + " on two ranks");
+            }
+            try (Loader l = Loader.builder(ds, plainTrain(8)).batchSize(1).workers(1).shard(rank, 4).build()) {
+                assertEquals(rank == 0 ? 6 : 5, l.batchesPerEpoch(), "without dropLast every sample is loaded");
+            }
+        }
+        assertEquals(ds.size(), taken.size());
+    }
+
+    @Test
     void corruptImagesAreSkippedAndNamedOrFailTheEpoch() throws IOException {
         Path broken = root.resolve("dog").resolve("broken.jpg");
         Files.write(broken, new byte[] {(byte) 0xff, (byte) 0xd8, (byte) 0xff, 1, 2, 3, 4, 5});

@@ -132,5 +132,28 @@ class ResNetLayoutTest {
             assertArrayEquals(new long[] {4, 32}, Tensors.shape(m.stateDict().get("fc.weight")));
             assertEquals(32, m.featureChannels());
         }
+        // Without batch norm: conv-ReLU stages; ResNets refuse.
+        try (PointerScope scope = new PointerScope();
+             SmallCnn m = new SmallCnn(4, ModelOptions.defaults().withWidth(8).withStages(2).withBatchNorm(false))) {
+            assertEquals(List.of("conv1.weight", "conv2.weight", "conv3.weight", "fc.weight", "fc.bias"),
+                    new ArrayList<>(m.stateDict().keySet()));
+            assertArrayEquals(new long[] {2, 4}, Tensors.shape(m.forward(org.bytedeco.pytorch.global.torch.randn(2, 3, 16, 16))));
+        }
+        var e = assertThrows(IllegalArgumentException.class,
+                () -> Models.create("resnet18", 10, ModelOptions.defaults().withBatchNorm(false)));
+        assertTrue(e.getMessage().contains("batch norm"), e.getMessage());
+    }
+
+    @Test
+    void stridedConvolutionsDownsample() {
+        // Output stride 8 for the small CNN (3 stages), 32 for ResNets: the dense maps of 64 px images.
+        try (PointerScope scope = new PointerScope();
+             SmallCnn s = new SmallCnn(4, ModelOptions.defaults().withWidth(8));
+             ModuleClassifier r = Models.create("resnet18", 5)) {
+            assertArrayEquals(new long[] {2, 4, 8, 8},
+                    Tensors.shape(s.forwardDense(org.bytedeco.pytorch.global.torch.randn(2, 3, 64, 64))));
+            assertArrayEquals(new long[] {2, 5, 2, 2},
+                    Tensors.shape(r.forwardDense(org.bytedeco.pytorch.global.torch.randn(2, 3, 64, 64))));
+        }
     }
 }
