@@ -78,6 +78,8 @@ public final class Distributed implements DataParallel, AutoCloseable {
     }
 
     static final Duration RENDEZVOUS_MIN = Duration.ofMinutes(5);
+    /** TCPStore's libuv server: off unless RELABEL_TCPSTORE_LIBUV=1 (for jobs of many hundreds of ranks). */
+    static final boolean USE_LIBUV = "1".equals(System.getenv("RELABEL_TCPSTORE_LIBUV"));
     private final DistEnv env;
     private final Options options;
     private final TCPStore store;
@@ -116,7 +118,10 @@ public final class Distributed implements DataParallel, AutoCloseable {
             TCPStoreOptions so = new TCPStoreOptions();
             so.port((short) env.masterPort()).isServer(env.rank() == 0)
                     .numWorkers(new SizeTPointer(1).put(env.worldSize())).waitWorkers(true)
-                    .timeout(new Milliseconds(rendezvous.toMillis()));
+                    .timeout(new Milliseconds(rendezvous.toMillis()))
+                    // The classic server, not the libuv one (PyTorch's default since 2.4, made for thousands of
+                    // ranks): rank 0 once aborted at exit with "corrupted double-linked list" on the libuv server.
+                    .useLibUV(USE_LIBUV);
             store = new TCPStore(env.masterAddr(), so);
         } catch (RuntimeException e) {
             throw new DistributedException(String.format(Locale.ROOT, "rank %d of %d: rendezvous at %s:%d failed within "
