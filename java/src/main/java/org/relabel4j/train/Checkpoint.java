@@ -85,19 +85,25 @@ public final class Checkpoint {
         }
     }
 
+    /** Checks the magic and returns the JSON header's length (it starts at byte 16). */
+    private static long headerLength(FileChannel ch, long size, Path file) throws IOException {
+        if (size < MAGIC.length + 12) throw new IOException(file + ": not a checkpoint (too short)");
+        ByteBuffer head = ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN);
+        read(ch, head, 0);
+        head.flip();
+        byte[] magic = new byte[8];
+        head.get(magic);
+        if (!java.util.Arrays.equals(magic, MAGIC)) throw new IOException(file + ": not a relabel4j checkpoint");
+        long headerLength = head.getLong();
+        if (headerLength < 2 || headerLength > size - 20) throw new IOException(file + ": truncated checkpoint header");
+        return headerLength;
+    }
+
     /** The state JSON alone (the configuration of a run to resume); {@link #load} verifies the whole file. */
     public static JsonNode readState(Path file) throws IOException {
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
             long size = ch.size();
-            if (size < MAGIC.length + 12) throw new IOException(file + ": not a checkpoint (too short)");
-            ByteBuffer head = ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN);
-            read(ch, head, 0);
-            head.flip();
-            byte[] magic = new byte[8];
-            head.get(magic);
-            if (!java.util.Arrays.equals(magic, MAGIC)) throw new IOException(file + ": not a relabel4j checkpoint");
-            long headerLength = head.getLong();
-            if (headerLength < 2 || headerLength > size - 20) throw new IOException(file + ": truncated checkpoint header");
+            long headerLength = headerLength(ch, size, file);
             ByteBuffer hb = ByteBuffer.allocate((int) headerLength);
             read(ch, hb, 16);
             JsonNode state;
@@ -114,15 +120,7 @@ public final class Checkpoint {
     public static Loaded load(Path file) throws IOException {
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
             long size = ch.size();
-            if (size < MAGIC.length + 12) throw new IOException(file + ": not a checkpoint (too short)");
-            ByteBuffer head = ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN);
-            read(ch, head, 0);
-            head.flip();
-            byte[] magic = new byte[8];
-            head.get(magic);
-            if (!java.util.Arrays.equals(magic, MAGIC)) throw new IOException(file + ": not a relabel4j checkpoint");
-            long headerLength = head.getLong();
-            if (headerLength < 2 || headerLength > size - 20) throw new IOException(file + ": truncated checkpoint header");
+            long headerLength = headerLength(ch, size, file);
             // Checksum first: nothing of a damaged file is trusted.
             CRC32C crc = new CRC32C();
             ByteBuffer chunk = ByteBuffer.allocateDirect(1 << 20);
