@@ -19,7 +19,7 @@ import picocli.CommandLine.Spec;
         description = "ReLabel (Yun et al., CVPR 2021) for the JVM: LabelPooling targets and top-k label maps.",
         subcommands = {PoolCommand.class, CompressCommand.class, ImportCommand.class, StoreCommand.class, InspectCommand.class,
                 DataCommand.class, TrainCommand.class, LaunchCommand.class, EvalCommand.class, AnnotateCommand.class,
-                ShowCommand.class,
+                ShowCommand.class, DemoCommand.class,
                 DoctorCommand.class, CommandLine.HelpCommand.class})
 public final class RelabelCli implements Runnable {
     public static final int EXIT_FAILURE = 1;

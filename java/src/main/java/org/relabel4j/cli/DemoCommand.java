@@ -1,0 +1,149 @@
+package org.relabel4j.cli;
+
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import org.relabel4j.demo.Demo;
+import org.relabel4j.demo.SceneSpec;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code relabel demo}: ReLabel end to end on Fashion-MNIST scenes (see docs/demo.md). */
+@Command(name = "demo", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"ReLabel end to end on real images: builds multi-object scenes from Fashion-MNIST, trains a "
+                + "teacher on single items and annotates the training scenes with it, writes oracle maps from the "
+                + "items' ink, trains students (one-hot, label smoothing, ReLabel with teacher maps, ReLabel with "
+                + "oracle maps; pooling chosen on validation scenes), evaluates them on test scenes (top-1 and "
+                + "multi-label) and writes OUT/report.md, report.json, curves.png and label-map figures.",
+                "Default: about 5 minutes on 2 CPU cores; scenes, teacher and stores are cached (OUT/cache) for the "
+                        + "next run. --full: 3 seeds per method, mean ± std. See docs/demo.md."})
+final class DemoCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--fashion-mnist", paramLabel = "DIR",
+            description = "the four Fashion-MNIST IDX .gz files (default: /usr/share/datasets/fashion-mnist, from "
+                    + "Debian's dataset-fashion-mnist)")
+    Path fashionMnist;
+
+    @Option(names = "--out", defaultValue = "runs/demo", paramLabel = "DIR",
+            description = "report and student runs (default: ${DEFAULT-VALUE})")
+    Path out;
+
+    @Option(names = "--cache", paramLabel = "DIR", description = "scenes, teacher and stores (default: OUT/cache)")
+    Path cache;
+
+    static final class Preset {
+        @Option(names = "--full", description = "3 seeds per method (mean ± std): about 3x the default's student time")
+        boolean full;
+
+        @Option(names = "--smoke", description = "a tiny run (seconds to a minute): checks the pipeline, not the method")
+        boolean smoke;
+    }
+
+    @ArgGroup(exclusive = true)
+    Preset preset;
+
+    @Option(names = "--seeds", split = ",", paramLabel = "S,S,...", description = "student seeds (default 0; --full: 0,1,2)")
+    List<Integer> seeds;
+
+    @Option(names = "--train-scenes", paramLabel = "N") Integer trainScenes;
+    @Option(names = "--val-scenes", paramLabel = "N") Integer valScenes;
+    @Option(names = "--test-scenes", paramLabel = "N") Integer testScenes;
+
+    @Option(names = "--canvas", paramLabel = "PX", description = "scene side in pixels (default 48)") Integer canvas;
+
+    @Option(names = "--items", paramLabel = "A-B", description = "items per scene (default 2-4)") String items;
+
+    @Option(names = "--scale", paramLabel = "A-B", description = "item side / canvas side (default 0.25-0.625)") String scale;
+
+    @Option(names = "--max-overlap", paramLabel = "F", description = "largest share of an item's box another item may "
+            + "cover (default 0.5)") Double maxOverlap;
+
+    @Option(names = "--dominance", paramLabel = "R", description = "the largest item's side is at least R x the second's "
+            + "(default 1: just larger)") Double dominance;
+
+    @Option(names = "--epochs", paramLabel = "N", description = "student epochs") Integer epochs;
+    @Option(names = "--size", paramLabel = "PX", description = "student input size") Integer size;
+    @Option(names = "--width", paramLabel = "C", description = "student CNN width") Integer width;
+    @Option(names = "--rrc-minimum", paramLabel = "F", description = "RandomResizedCrop smallest area") Double rrcMinimum;
+    @Option(names = "--lr", paramLabel = "LR", description = "SGD learning rate (all students and the teacher)") Double lr;
+
+    @Option(names = "--teacher-items", paramLabel = "N") Integer teacherItems;
+    @Option(names = "--teacher-epochs", paramLabel = "N") Integer teacherEpochs;
+    @Option(names = "--teacher-width", paramLabel = "C") Integer teacherWidth;
+    @Option(names = "--teacher-size", paramLabel = "PX") Integer teacherSize;
+    @Option(names = "--annotate-size", paramLabel = "PX", description = "annotate input side (the map is 1/8 of it)")
+    Integer annotateSize;
+
+    @Option(names = "--oracle-grid", paramLabel = "G", description = "oracle map side") Integer oracleGrid;
+    @Option(names = "--oracle-scale", paramLabel = "S", description = "oracle logit per fully inked cell") Double oracleScale;
+
+    @Option(names = "--candidates", split = ",", paramLabel = "MODE:T[:MIX]",
+            description = "ReLabel pooling settings tried on validation scenes (mode logits|probs, temperature, gt-mix)")
+    List<String> candidates;
+
+    @Option(names = "--workers", defaultValue = "1", description = "loader threads (default: ${DEFAULT-VALUE})")
+    int workers;
+
+    @Option(names = "--threads", defaultValue = "0", description = "LibTorch threads (0: its default)")
+    int threads;
+
+    @Override
+    public Integer call() throws Exception {
+        PrintWriter stdout = spec.commandLine().getOut(), stderr = spec.commandLine().getErr();
+        String name = preset == null ? "default" : preset.full ? "full" : preset.smoke ? "smoke" : "default";
+        Demo.Builder b = Demo.preset(name).out(out).cache(cache).workers(workers).threads(threads).log(m -> {
+            stderr.println("demo: " + m);
+            stderr.flush();
+        });
+        if (fashionMnist != null) b.fashionMnist(fashionMnist);
+        if (seeds != null) b.seeds(seeds);
+        Demo.Options d = b.build().options();
+        SceneSpec s = d.spec();
+        double[] it = items == null ? new double[] {s.minItems(), s.maxItems()} : rangeInts("--items", items);
+        double[] sc = scale == null ? new double[] {s.minScale(), s.maxScale()} : SceneSpec.range("--scale", scale);
+        b.spec(new SceneSpec(canvas != null ? canvas : s.canvas(), (int) it[0], (int) it[1], sc[0], sc[1],
+                maxOverlap != null ? maxOverlap : s.maxOverlap(), dominance != null ? dominance : s.dominance()));
+        b.scenes(or(trainScenes, d.trainScenes()), or(valScenes, d.valScenes()), or(testScenes, d.testScenes()));
+        b.students(or(epochs, d.epochs()), or(width, d.studentWidth()), or(size, d.studentSize()));
+        b.teacher(or(teacherItems, d.teacherItems()), or(teacherEpochs, d.teacherEpochs()),
+                or(teacherWidth, d.teacherWidth()), or(teacherSize, d.teacherSize()));
+        if (annotateSize != null) b.annotateSize(annotateSize);
+        if (rrcMinimum != null) b.rrcMinimum(rrcMinimum);
+        if (lr != null) b.lr(lr);
+        b.oracle(or(oracleGrid, d.oracleGrid()), oracleScale != null ? oracleScale : d.oracleScale());
+        if (candidates != null) {
+            List<Demo.Candidate> cs = new ArrayList<>();
+            for (String c : candidates) cs.add(Demo.Candidate.parse(c));
+            b.candidates(cs);
+        }
+        Demo.Result r = b.build().run();
+        stdout.println();
+        stdout.print(r.table());
+        stdout.println();
+        for (String v : r.verdict()) stdout.println(v);
+        stdout.printf(Locale.ROOT, "%nreport:  %s%ncurves:  %s%nfigures: %s%ntime:    %.0f s%n", r.report(), r.curves(),
+                r.figures(), r.seconds());
+        stdout.flush();
+        return 0;
+    }
+
+    private static int or(Integer v, int d) {
+        return v != null ? v : d;
+    }
+
+    private static double[] rangeInts(String option, String text) {
+        double[] r = SceneSpec.range(option, text);
+        for (double v : r)
+            if (v != Math.rint(v)) throw new IllegalArgumentException(option + " must be whole numbers A-B, got '" + text + "'");
+        return r;
+    }
+
+}

@@ -1,0 +1,586 @@
+package org.relabel4j.demo;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.function.Consumer;
+import java.util.stream.IntStream;
+import org.relabel4j.annotate.Annotator;
+import org.relabel4j.data.Dataset;
+import org.relabel4j.data.ImageFolder;
+import org.relabel4j.eval.Evaluator;
+import org.relabel4j.eval.Metrics;
+import org.relabel4j.eval.RealLabels;
+import org.relabel4j.nd.DType;
+import org.relabel4j.ops.MapFormat;
+import org.relabel4j.store.LabelMapStoreWriter;
+import org.relabel4j.train.TrainConfig;
+import org.relabel4j.train.TrainListener;
+import org.relabel4j.train.Trainer;
+import org.relabel4j.train.model.Classifier;
+import org.relabel4j.train.model.Models;
+
+/**
+ * The end-to-end ReLabel demo on Fashion-MNIST scenes, through the library's public API only:
+ * <ol>
+ *   <li>scenes ({@link Scenes}): training scenes from Fashion-MNIST's train split (its first 50,000 items), validation
+ *       scenes from the held-back rest, test scenes from the test split; JPEG ImageFolders + item truth;</li>
+ *   <li>a teacher: a wider fully convolutional CNN trained (by {@link Trainer}) on single items placed on the same
+ *       canvas, labelled by that item: the per-item supervision the students never get; {@link Annotator} then
+ *       writes its dense top-k maps of the training scenes into a store;</li>
+ *   <li>oracle maps from the items' true ink ({@link Scenes#inkMap}), in a store too;</li>
+ *   <li>students (same architecture, budget, seeds): one-hot, label smoothing, ReLabel with teacher maps, ReLabel
+ *       with oracle maps; the pooling mode, temperature and gt-mix of each ReLabel student are chosen by validation
+ *       top-1 among {@link Options#candidates}, never on test scenes;</li>
+ *   <li>{@link Evaluator} on the test scenes: top-1 (the largest item) and multi-label accuracy (the top-1 names
+ *       any item present, via {@link RealLabels}); the teacher too;</li>
+ *   <li>{@code report.md} + {@code report.json}, {@code curves.png}, and {@code relabel show} figures.</li>
+ * </ol>
+ * Scenes, teacher and stores are cached under {@link Options#cache} by a hash of everything they depend on.
+ */
+public final class Demo {
+    /** Fashion-MNIST's train split: items before this build training scenes, the rest validation scenes. */
+    public static final int HELD_BACK_FROM = 50_000;
+
+    /** A ReLabel pooling setting tried on validation scenes: mode, temperature, gt-mix. */
+    public record Candidate(String mode, double temperature, double gtMix) {
+        public Candidate {
+            if (!mode.equals("logits") && !mode.equals("probs"))
+                throw new IllegalArgumentException("candidate mode must be logits or probs, got '" + mode + "'");
+            if (!(temperature > 0)) throw new IllegalArgumentException("candidate temperature must be > 0, got " + temperature);
+            if (!(gtMix >= 0 && gtMix <= 1)) throw new IllegalArgumentException("candidate gt-mix must be in [0, 1], got " + gtMix);
+        }
+
+        /** Parses "mode:T" or "mode:T:gtmix" (e.g. "logits:1", "probs:0.5:0.5"). */
+        public static Candidate parse(String s) {
+            String[] p = s.trim().split(":");
+            if (p.length < 2 || p.length > 3)
+                throw new IllegalArgumentException("--candidates entries are mode:T[:gtmix] (e.g. logits:1,probs:2:0.5), got '" + s + "'");
+            try {
+                return new Candidate(p[0], Double.parseDouble(p[1]), p.length == 3 ? Double.parseDouble(p[2]) : 0);
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("--candidates: '" + s + "' has a value that is not a number");
+            }
+        }
+
+        public String describe() {
+            return String.format(Locale.ROOT, "%s T=%s%s", mode, trim(temperature), gtMix > 0 ? " gt-mix " + trim(gtMix) : "");
+        }
+    }
+
+    /** Everything a demo run depends on. Build with {@link #builder()}. */
+    public record Options(Path fashionMnist, Path out, Path cache, SceneSpec spec, int trainScenes, int valScenes,
+            int testScenes, int teacherItems, int teacherEpochs, int teacherWidth, int teacherSize, int annotateSize,
+            int epochs, int studentWidth, int studentSize, int batchSize, double lr, double rrcMinimum,
+            double smoothing, int oracleGrid, double oracleScale, List<Candidate> candidates, List<Integer> seeds,
+            int workers, int threads) {}
+
+    /** One trained student: method, seed, the pooling setting (ReLabel), val and test numbers, its run directory. */
+    public record StudentRun(String method, int seed, Candidate candidate, double valTop1, double testTop1,
+            double testMulti, double seconds, Path dir) {}
+
+    /** The outcome: the report's files and every number in it. */
+    public record Result(Path report, Path json, Path curves, List<Path> figures, double teacherItemTop1,
+            double teacherTop1, double teacherMulti, List<StudentRun> runs, List<StudentRun> candidateRuns,
+            String table, List<String> verdict, double seconds) {
+        /** The runs of one method (all seeds). */
+        public List<StudentRun> of(String method) {
+            return runs.stream().filter(r -> r.method().equals(method)).toList();
+        }
+    }
+
+    public static final String ONE_HOT = "one-hot", SMOOTHING = "label smoothing", RELABEL_TEACHER = "ReLabel (teacher maps)",
+            RELABEL_ORACLE = "ReLabel (oracle maps)";
+    public static final List<String> METHODS = List.of(ONE_HOT, SMOOTHING, RELABEL_TEACHER, RELABEL_ORACLE);
+
+    private final Options o;
+    private final Consumer<String> log;
+
+    private Demo(Options o, Consumer<String> log) {
+        this.o = o;
+        this.log = log;
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** The presets' names: default (about 5 minutes on 2 cores), full (3 seeds), smoke (CI: seconds). */
+    public static final List<String> PRESETS = List.of("default", "full", "smoke");
+
+    /** A builder set to a preset ({@link #PRESETS}). */
+    public static Builder preset(String name) {
+        Builder b = new Builder();
+        switch (name) {
+            case "default" -> { }
+            case "full" -> b.seeds(List.of(0, 1, 2));
+            case "smoke" -> b.scenes(400, 200, 200).teacher(400, 2, 16, 32).students(2, 8, 24)
+                    .candidates(List.of(new Candidate("logits", 1, 0)));
+            default -> throw new IllegalArgumentException("unknown demo preset '" + name + "' (known: " + PRESETS + ")");
+        }
+        return b;
+    }
+
+    public Options options() {
+        return o;
+    }
+
+    /** Paths of one generated scene set (cached). */
+    record SceneSet(Path root, Path train, Path val, Path test, Path teacherTrain, Path teacherVal, Path testReal,
+            Path valReal, Path classNames, List<Scenes.Scene> trainScenes) {}
+
+    /** Runs the whole demo and writes the report. */
+    public Result run() throws IOException {
+        long t0 = System.nanoTime();
+        Files.createDirectories(o.out());
+        Files.createDirectories(o.cache());
+        FashionMnist.Data data = FashionMnist.load(o.fashionMnist());
+        log.accept(String.format(Locale.ROOT, "data: Fashion-MNIST from %s (%d train, %d test items)", data.dir(),
+                data.train().count(), data.test().count()));
+        if (data.train().count() <= HELD_BACK_FROM)
+            throw new IOException(data.dir() + ": the train split has " + data.train().count() + " items; the demo "
+                    + "needs more than " + HELD_BACK_FROM + " (its validation items are the ones after that)");
+
+        SceneSet scenes = scenes(data);
+        Path teacherRun = teacher(scenes);
+        Path teacherMaps = annotate(scenes, teacherRun);
+        Path oracleMaps = oracle(data, scenes);
+
+        List<StudentRun> runs = new ArrayList<>(), candidates = new ArrayList<>();
+        int firstSeed = o.seeds().get(0);
+        for (String method : METHODS) {
+            Path maps = method.equals(RELABEL_TEACHER) ? teacherMaps : method.equals(RELABEL_ORACLE) ? oracleMaps : null;
+            Candidate chosen = null;
+            if (maps != null) {
+                StudentRun best = null;
+                for (Candidate c : o.candidates()) {
+                    StudentRun r = student(scenes, method, firstSeed, maps, c);
+                    candidates.add(r);
+                    if (best == null || r.valTop1() > best.valTop1()) best = r;
+                }
+                chosen = best.candidate();
+                log.accept(String.format(Locale.ROOT, "%s: chose %s on validation scenes (val top-1 %.2f)", method,
+                        chosen.describe(), best.valTop1()));
+                runs.add(best);
+            } else {
+                runs.add(student(scenes, method, firstSeed, null, null));
+            }
+            for (int seed : o.seeds().subList(1, o.seeds().size())) runs.add(student(scenes, method, seed, maps, chosen));
+        }
+
+        // test scenes: every chosen student, and the teacher
+        Dataset test = ImageFolder.open(scenes.test());
+        RealLabels real = RealLabels.load(scenes.testReal());
+        List<StudentRun> tested = new ArrayList<>();
+        for (StudentRun r : runs) {
+            double[] acc = evaluate(test, real, r.dir().resolve("model.pth"), o.studentSize());
+            tested.add(new StudentRun(r.method(), r.seed(), r.candidate(), r.valTop1(), acc[0], acc[1], r.seconds(), r.dir()));
+        }
+        double[] teacherAcc = evaluate(test, real, teacherRun.resolve("model.pth"), o.teacherSize());
+        double teacherItemTop1 = summaryValTop1(teacherRun);
+
+        DemoReport report = new DemoReport(o, scenes, teacherRun, teacherItemTop1, teacherAcc, tested, candidates);
+        List<Path> figures = report.figures(teacherMaps, oracleMaps, log);
+        Path curves = report.curves(o.out().resolve("curves.png"));
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        Path md = report.writeMarkdown(o.out().resolve("report.md"), seconds);
+        Path json = report.writeJson(o.out().resolve("report.json"), seconds);
+        log.accept("report: " + md);
+        return new Result(md, json, curves, figures, teacherItemTop1, teacherAcc[0], teacherAcc[1], tested, candidates,
+                report.table(), report.verdict(), seconds);
+    }
+
+    // ---------------------------------------------------------------- scenes
+
+    private SceneSet scenes(FashionMnist.Data data) throws IOException {
+        String key = hash("scenes-v1", o.spec().describe(), o.trainScenes(), o.valScenes(), o.testScenes(),
+                o.teacherItems(), data.train().count(), data.test().count());
+        Path root = o.cache().resolve("scenes-" + key);
+        int[] trainPool = IntStream.range(0, HELD_BACK_FROM).toArray();
+        int[] valPool = IntStream.range(HELD_BACK_FROM, data.train().count()).toArray();
+        int[] testPool = IntStream.range(0, data.test().count()).toArray();
+        List<Scenes.Scene> train = Scenes.layout(data.train(), trainPool, o.trainScenes(), o.spec(), 1);
+        if (!Files.isDirectory(root)) {
+            long t = System.nanoTime();
+            Path tmp = partial(root);
+            Scenes.write(data.train(), train, o.spec(), tmp.resolve("train"), tmp.resolve("train.scenes.json"),
+                    tmp.resolve("train.real.json"));
+            List<Scenes.Scene> val = Scenes.layout(data.train(), valPool, o.valScenes(), o.spec(), 2);
+            Scenes.write(data.train(), val, o.spec(), tmp.resolve("val"), tmp.resolve("val.scenes.json"),
+                    tmp.resolve("val.real.json"));
+            List<Scenes.Scene> test = Scenes.layout(data.test(), testPool, o.testScenes(), o.spec(), 3);
+            Scenes.write(data.test(), test, o.spec(), tmp.resolve("test"), tmp.resolve("test.scenes.json"),
+                    tmp.resolve("test.real.json"));
+            // the teacher's data: one item per canvas, same scale range (its label is that item's class)
+            SceneSpec single = new SceneSpec(o.spec().canvas(), 1, 1, o.spec().minScale(), o.spec().maxScale(), 1, 1);
+            Scenes.write(data.train(), Scenes.layout(data.train(), trainPool, o.teacherItems(), single, 4),
+                    single, tmp.resolve("teacher-train"), tmp.resolve("teacher-train.scenes.json"),
+                    tmp.resolve("teacher-train.real.json"));
+            Scenes.write(data.train(), Scenes.layout(data.train(), valPool, Math.max(500, o.valScenes() / 2), single, 5),
+                    single, tmp.resolve("teacher-val"), tmp.resolve("teacher-val.scenes.json"),
+                    tmp.resolve("teacher-val.real.json"));
+            Files.write(tmp.resolve("class-names.txt"), (String.join("\n", FashionMnist.CLASSES) + "\n")
+                    .getBytes(StandardCharsets.UTF_8));
+            commit(tmp, root);
+            log.accept(String.format(Locale.ROOT, "scenes: wrote %d train, %d val, %d test scenes and %d teacher items "
+                    + "to %s in %.1f s", o.trainScenes(), o.valScenes(), o.testScenes(), o.teacherItems(), root,
+                    (System.nanoTime() - t) / 1e9));
+        } else {
+            log.accept("scenes: cached in " + root);
+        }
+        return new SceneSet(root, root.resolve("train"), root.resolve("val"), root.resolve("test"),
+                root.resolve("teacher-train"), root.resolve("teacher-val"), root.resolve("test.real.json"),
+                root.resolve("val.real.json"), root.resolve("class-names.txt"), train);
+    }
+
+    // ---------------------------------------------------------------- teacher
+
+    private Path teacher(SceneSet s) throws IOException {
+        List<String> cfg = List.of("model.arch=small-cnn", "model.width=" + o.teacherWidth(),
+                "data.train=" + s.teacherTrain(), "data.val=" + s.teacherVal(), "data.image_size=" + o.teacherSize(),
+                "data.rrc_minimum=0.35", "data.crop_ratio=1.0", "optim.epochs=" + o.teacherEpochs(),
+                "optim.batch_size=" + o.batchSize(), "optim.lr.init=" + o.lr(), "compute.seed=0");
+        Path dir = o.cache().resolve("teacher-" + hash("teacher-v1", s.root().getFileName(), cfg));
+        if (Files.isRegularFile(dir.resolve("model.pth"))) {
+            log.accept(String.format(Locale.ROOT, "teacher: cached in %s (single-item val top-1 %.2f)", dir,
+                    summaryValTop1(dir)));
+            return dir;
+        }
+        Path tmp = partial(dir);
+        log.accept("teacher: training a width-" + o.teacherWidth() + " CNN on " + o.teacherItems()
+                + " single-item canvases for " + o.teacherEpochs() + " epochs");
+        Trainer.Result r = train(cfg, tmp, "teacher");
+        commit(tmp, dir);
+        log.accept(String.format(Locale.ROOT, "teacher: single-item val top-1 %.2f in %.0f s", r.valTop1(), r.seconds()));
+        return dir;
+    }
+
+    private Path annotate(SceneSet s, Path teacherRun) throws IOException {
+        Path out = o.cache().resolve("teacher-maps-" + hash("annotate-v1", teacherRun.getFileName(), s.root().getFileName(),
+                o.annotateSize()) + ".rlm");
+        if (Files.isRegularFile(out)) {
+            log.accept("teacher maps: cached in " + out);
+            return out;
+        }
+        Files.deleteIfExists(out);
+        if (LabelMapStoreWriter.unfinished(out)) LabelMapStoreWriter.discard(out);
+        try (Classifier teacher = Models.load("small-cnn", teacherRun.resolve("model.pth"), FashionMnist.CLASSES.size())) {
+            Annotator a = Annotator.builder(teacher).teacherName("demo teacher " + teacherRun.getFileName())
+                    .size(o.annotateSize()).k(5).batchSize(o.batchSize()).workers(o.workers())
+                    .scoreType(DType.FLOAT16).log(m -> log.accept("annotate: " + m)).build();
+            Annotator.Summary sum = a.run(ImageFolder.open(s.train()), out);
+            log.accept(String.format(Locale.ROOT, "teacher maps: %d maps %s in %.1f s -> %s", sum.written(), sum.format(),
+                    sum.seconds(), out));
+        }
+        return out;
+    }
+
+    private Path oracle(FashionMnist.Data data, SceneSet s) throws IOException {
+        Path out = o.cache().resolve("oracle-maps-" + hash("oracle-v1", s.root().getFileName(), o.oracleGrid(),
+                o.oracleScale()) + ".rlm");
+        if (Files.isRegularFile(out)) {
+            log.accept("oracle maps: cached in " + out);
+            return out;
+        }
+        int classes = FashionMnist.CLASSES.size(), g = o.oracleGrid(), k = 5;
+        MapFormat format = new MapFormat(classes, k, g, g, DType.FLOAT16, MapFormat.indexTypeFor(classes));
+        Map<String, Object> meta = new LinkedHashMap<>();
+        meta.put("oracle", "visible ink fraction per cell and class x " + o.oracleScale());
+        meta.put("scenes", s.root().getFileName().toString());
+        if (LabelMapStoreWriter.unfinished(out)) LabelMapStoreWriter.discard(out);
+        long t = System.nanoTime();
+        List<Scenes.Scene> train = s.trainScenes();
+        try (LabelMapStoreWriter w = LabelMapStoreWriter.create(out, format, meta)) {
+            int chunk = 512;
+            for (int from = 0; from < train.size(); from += chunk) {
+                int to = Math.min(train.size(), from + chunk);
+                float[][] sc = new float[to - from][];
+                int[][] id = new int[to - from][];
+                final int f0 = from;
+                IntStream.range(from, to).parallel().forEach(i -> {
+                    Scenes.Scene scene = train.get(i);
+                    float[] dense = Scenes.inkMap(Scenes.render(data.train(), scene, o.spec().canvas()), scene, classes,
+                            g, (float) o.oracleScale());
+                    float[] scores = new float[k * g * g];
+                    int[] ids = new int[k * g * g];
+                    topK(dense, classes, g * g, k, scores, ids);
+                    sc[i - f0] = scores;
+                    id[i - f0] = ids;
+                });
+                for (int i = from; i < to; ++i) w.append(train.get(i).key(), sc[i - from], id[i - from]);
+            }
+            w.finish();
+        }
+        log.accept(String.format(Locale.ROOT, "oracle maps: %d maps %s in %.1f s -> %s", train.size(), format,
+                (System.nanoTime() - t) / 1e9, out));
+        return out;
+    }
+
+    /** Per cell, the k largest of {@code classes} values (ties: lower class first), [k][cells] flat. */
+    static void topK(float[] dense, int classes, int cells, int k, float[] scores, int[] ids) {
+        Integer[] order = new Integer[classes];
+        for (int cell = 0; cell < cells; ++cell) {
+            for (int c = 0; c < classes; ++c) order[c] = c;
+            final int cc = cell;
+            Arrays.sort(order, (a, b) -> {
+                int cmp = Float.compare(dense[b * cells + cc], dense[a * cells + cc]);
+                return cmp != 0 ? cmp : Integer.compare(a, b);
+            });
+            for (int j = 0; j < k; ++j) {
+                scores[j * cells + cell] = dense[order[j] * cells + cell];
+                ids[j * cells + cell] = order[j];
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- students
+
+    private StudentRun student(SceneSet s, String method, int seed, Path maps, Candidate c) throws IOException {
+        List<String> cfg = new ArrayList<>(List.of("model.arch=small-cnn", "model.width=" + o.studentWidth(),
+                "data.train=" + s.train(), "data.val=" + s.val(), "data.image_size=" + o.studentSize(),
+                "data.rrc_minimum=" + o.rrcMinimum(), "data.crop_ratio=1.0", "optim.epochs=" + o.epochs(),
+                "optim.batch_size=" + o.batchSize(), "optim.lr.init=" + o.lr(), "compute.seed=" + seed));
+        String name = switch (method) {
+            case ONE_HOT -> "one-hot";
+            case SMOOTHING -> "smoothing";
+            case RELABEL_TEACHER -> "relabel-teacher";
+            default -> "relabel-oracle";
+        };
+        if (method.equals(SMOOTHING)) cfg.add("optim.label_smoothing=" + o.smoothing());
+        if (maps != null) {
+            cfg.addAll(List.of("data.relabel.use=true", "data.relabel.path=" + maps, "data.relabel.mode=" + c.mode(),
+                    "data.relabel.temperature=" + c.temperature(), "data.relabel.gt_mix=" + c.gtMix()));
+            name += "-" + c.mode() + "-t" + trim(c.temperature()) + (c.gtMix() > 0 ? "-mix" + trim(c.gtMix()) : "");
+        }
+        Path dir = o.out().resolve("students").resolve(name + "-seed" + seed);
+        log.accept("student: " + method + (c == null ? "" : " (" + c.describe() + ")") + ", seed " + seed);
+        Trainer.Result r = train(cfg, dir, name);
+        return new StudentRun(method, seed, c, r.valTop1() == null ? Double.NaN : r.valTop1(), Double.NaN, Double.NaN,
+                r.seconds(), dir);
+    }
+
+    private Trainer.Result train(List<String> overrides, Path dir, String what) throws IOException {
+        List<String> all = new ArrayList<>(List.of("data.jitter=0", "data.lighting=0", "optim.warmup.epochs=0",
+                "optim.wd.base=5e-4", "util.checkpoint_every=0", "util.print_freq=1000000",
+                "compute.num_workers=" + o.workers(), "compute.threads=" + o.threads(), "util.out=" + dir));
+        all.addAll(overrides);
+        TrainConfig config = TrainConfig.load("tiny", null, all);
+        if (Files.exists(dir)) deleteTree(dir);
+        TrainListener listener = new TrainListener() {
+            @Override
+            public void log(String line) {
+                if (line.startsWith("epoch") || line.contains("val")) log.accept(what + ": " + line.strip());
+            }
+        };
+        return new Trainer(config, listener, null).run(null);
+    }
+
+    private double[] evaluate(Dataset test, RealLabels real, Path model, int size) throws IOException {
+        try (Classifier c = Models.load("small-cnn", model, FashionMnist.CLASSES.size())) {
+            Evaluator e = Evaluator.builder().size(size).cropPct(1.0).batchSize(256).workers(o.workers()).build();
+            Evaluator.Run run = e.run(c, test);
+            Metrics.Accuracy acc = Metrics.accuracy(run.predictions());
+            RealLabels.Result multi = real.evaluate(run.predictions());
+            return new double[] {100 * acc.top1(), 100 * multi.top1()};
+        }
+    }
+
+    static double summaryValTop1(Path run) throws IOException {
+        var node = new com.fasterxml.jackson.databind.ObjectMapper().readTree(run.resolve("summary.json").toFile());
+        return node.path("val_top1").asDouble(Double.NaN);
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    static String trim(double v) {
+        return v == Math.rint(v) ? Long.toString((long) v) : Double.toString(v);
+    }
+
+    static String hash(Object... parts) {
+        try {
+            MessageDigest md = MessageDigest.getInstance("SHA-256");
+            md.update(Arrays.deepToString(parts).getBytes(StandardCharsets.UTF_8));
+            return HexFormat.of().formatHex(md.digest()).substring(0, 12);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static Path partial(Path dir) throws IOException {
+        Path tmp = dir.resolveSibling(dir.getFileName() + ".partial");
+        if (Files.exists(tmp)) deleteTree(tmp);
+        Files.createDirectories(tmp);
+        return tmp;
+    }
+
+    private static void commit(Path tmp, Path dir) throws IOException {
+        Files.move(tmp, dir, StandardCopyOption.ATOMIC_MOVE);
+    }
+
+    static void deleteTree(Path p) throws IOException {
+        if (!Files.exists(p)) return;
+        try (var walk = Files.walk(p)) {
+            for (Path q : walk.sorted(java.util.Comparator.reverseOrder()).toList()) Files.delete(q);
+        }
+    }
+
+    /** Builds a {@link Demo}; every setter validates its value and names the option. */
+    public static final class Builder {
+        private Path fashionMnist = FashionMnist.DEBIAN_DIR, out = Path.of("runs/demo"), cache;
+        private SceneSpec spec = SceneSpec.defaults();
+        private int trainScenes = 8000, valScenes = 1000, testScenes = 2000, teacherItems = 8000, teacherEpochs = 6,
+                teacherWidth = 32, teacherSize = 32, annotateSize = 48, epochs = 6, studentWidth = 16, studentSize = 24,
+                batchSize = 64, oracleGrid = 12, workers = 1, threads = 0;
+        private double lr = 0.05, rrcMinimum = 0.08, smoothing = 0.1, oracleScale = 30;
+        private List<Candidate> candidates = List.of(new Candidate("logits", 1, 0), new Candidate("probs", 1, 0));
+        private List<Integer> seeds = List.of(0);
+        private Consumer<String> log = m -> {};
+
+        public Builder fashionMnist(Path dir) {
+            this.fashionMnist = Objects.requireNonNull(dir);
+            return this;
+        }
+
+        public Builder out(Path dir) {
+            this.out = Objects.requireNonNull(dir);
+            return this;
+        }
+
+        /** Where scenes, the teacher and the stores are cached (default {@code <out>/cache}). */
+        public Builder cache(Path dir) {
+            this.cache = dir;
+            return this;
+        }
+
+        public Builder spec(SceneSpec s) {
+            this.spec = Objects.requireNonNull(s);
+            return this;
+        }
+
+        public Builder scenes(int train, int val, int test) {
+            positive("--train-scenes", train);
+            positive("--val-scenes", val);
+            positive("--test-scenes", test);
+            trainScenes = train;
+            valScenes = val;
+            testScenes = test;
+            return this;
+        }
+
+        public Builder teacher(int items, int epochs, int width, int size) {
+            positive("--teacher-items", items);
+            positive("--teacher-epochs", epochs);
+            positive("--teacher-width", width);
+            positive("--teacher-size", size);
+            teacherItems = items;
+            teacherEpochs = epochs;
+            teacherWidth = width;
+            teacherSize = size;
+            return this;
+        }
+
+        public Builder annotateSize(int s) {
+            positive("--annotate-size", s);
+            annotateSize = s;
+            return this;
+        }
+
+        public Builder students(int epochs, int width, int size) {
+            positive("--epochs", epochs);
+            positive("--width", width);
+            positive("--size", size);
+            this.epochs = epochs;
+            studentWidth = width;
+            studentSize = size;
+            return this;
+        }
+
+        public Builder batchSize(int n) {
+            positive("--batch-size", n);
+            batchSize = n;
+            return this;
+        }
+
+        public Builder lr(double v) {
+            if (!(v > 0)) throw new IllegalArgumentException("--lr must be > 0, got " + v);
+            lr = v;
+            return this;
+        }
+
+        public Builder rrcMinimum(double v) {
+            if (!(v > 0 && v <= 1)) throw new IllegalArgumentException("--rrc-minimum must be in (0, 1], got " + v);
+            rrcMinimum = v;
+            return this;
+        }
+
+        public Builder smoothing(double v) {
+            if (!(v > 0 && v < 1)) throw new IllegalArgumentException("--smoothing must be in (0, 1), got " + v);
+            smoothing = v;
+            return this;
+        }
+
+        public Builder oracle(int grid, double scale) {
+            positive("--oracle-grid", grid);
+            if (!(scale > 0)) throw new IllegalArgumentException("--oracle-scale must be > 0, got " + scale);
+            oracleGrid = grid;
+            oracleScale = scale;
+            return this;
+        }
+
+        public Builder candidates(List<Candidate> c) {
+            if (c.isEmpty()) throw new IllegalArgumentException("--candidates: give at least one mode:T");
+            candidates = List.copyOf(c);
+            return this;
+        }
+
+        public Builder seeds(List<Integer> s) {
+            if (s.isEmpty()) throw new IllegalArgumentException("--seeds: give at least one seed");
+            if (s.stream().distinct().count() != s.size()) throw new IllegalArgumentException("--seeds repeat: " + s);
+            seeds = List.copyOf(s);
+            return this;
+        }
+
+        public Builder workers(int n) {
+            positive("--workers", n);
+            workers = n;
+            return this;
+        }
+
+        /** LibTorch intra-op threads (0: LibTorch's default). */
+        public Builder threads(int n) {
+            if (n < 0) throw new IllegalArgumentException("--threads must be >= 0, got " + n);
+            threads = n;
+            return this;
+        }
+
+        public Builder log(Consumer<String> sink) {
+            log = Objects.requireNonNull(sink);
+            return this;
+        }
+
+        public Demo build() {
+            if (oracleGrid > spec.canvas())
+                throw new IllegalArgumentException("--oracle-grid " + oracleGrid + " exceeds the canvas (" + spec.canvas() + " px)");
+            Path c = cache != null ? cache : out.resolve("cache");
+            return new Demo(new Options(fashionMnist, out, c, spec, trainScenes, valScenes, testScenes, teacherItems,
+                    teacherEpochs, teacherWidth, teacherSize, annotateSize, epochs, studentWidth, studentSize, batchSize,
+                    lr, rrcMinimum, smoothing, oracleGrid, oracleScale, candidates, seeds, workers, threads), log);
+        }
+
+        private static void positive(String option, int v) {
+            if (v <= 0) throw new IllegalArgumentException(option + " must be >= 1, got " + v);
+        }
+    }
+}
