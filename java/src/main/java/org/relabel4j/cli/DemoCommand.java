@@ -16,9 +16,9 @@ import picocli.CommandLine.Spec;
 
 /** {@code relabel demo}: ReLabel end to end on Fashion-MNIST scenes (see docs/demo.md). */
 @Command(name = "demo", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"ReLabel end to end on real images: builds multi-object scenes from Fashion-MNIST, trains a "
-                + "teacher on single items and annotates the training scenes with it, writes oracle maps from the "
-                + "items' ink, trains students (one-hot, label smoothing, ReLabel with teacher maps, ReLabel with "
+        description = {"ReLabel end to end on real images: builds multi-object scenes from Fashion-MNIST, writes "
+                + "oracle maps from the items' ink, trains a teacher on other scenes with their item masks and "
+                + "annotates the training scenes with it, trains students (one-hot, label smoothing, ReLabel with teacher maps, ReLabel with "
                 + "oracle maps; pooling chosen on validation scenes), evaluates them on test scenes (top-1 and "
                 + "multi-label) and writes OUT/report.md, report.json, curves.png and label-map figures.",
                 "Default: about 5 minutes on 2 CPU cores; scenes, teacher and stores are cached (OUT/cache) for the "
@@ -66,8 +66,8 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--max-overlap", paramLabel = "F", description = "largest share of an item's box another item may "
             + "cover (default 0.5)") Double maxOverlap;
 
-    @Option(names = "--dominance", paramLabel = "R", description = "the largest item's side is at least R x the second's "
-            + "(default 1: just larger)") Double dominance;
+    @Option(names = "--dominance", paramLabel = "R", description = "the largest item (the label) shows at least R x the "
+            + "ink of the second (default 1: just more)") Double dominance;
 
     @Option(names = "--epochs", paramLabel = "N", description = "student epochs") Integer epochs;
     @Option(names = "--size", paramLabel = "PX", description = "student input size") Integer size;
@@ -75,7 +75,7 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--rrc-minimum", paramLabel = "F", description = "RandomResizedCrop smallest area") Double rrcMinimum;
     @Option(names = "--lr", paramLabel = "LR", description = "SGD learning rate (all students and the teacher)") Double lr;
 
-    @Option(names = "--teacher-items", paramLabel = "N") Integer teacherItems;
+    @Option(names = "--teacher-scenes", paramLabel = "N") Integer teacherScenes;
     @Option(names = "--teacher-epochs", paramLabel = "N") Integer teacherEpochs;
     @Option(names = "--teacher-width", paramLabel = "C") Integer teacherWidth;
     @Option(names = "--teacher-size", paramLabel = "PX") Integer teacherSize;
@@ -113,7 +113,7 @@ final class DemoCommand implements Callable<Integer> {
                 maxOverlap != null ? maxOverlap : s.maxOverlap(), dominance != null ? dominance : s.dominance()));
         b.scenes(or(trainScenes, d.trainScenes()), or(valScenes, d.valScenes()), or(testScenes, d.testScenes()));
         b.students(or(epochs, d.epochs()), or(width, d.studentWidth()), or(size, d.studentSize()));
-        b.teacher(or(teacherItems, d.teacherItems()), or(teacherEpochs, d.teacherEpochs()),
+        b.teacher(or(teacherScenes, d.teacherScenes()), or(teacherEpochs, d.teacherEpochs()),
                 or(teacherWidth, d.teacherWidth()), or(teacherSize, d.teacherSize()));
         if (annotateSize != null) b.annotateSize(annotateSize);
         if (rrcMinimum != null) b.rrcMinimum(rrcMinimum);

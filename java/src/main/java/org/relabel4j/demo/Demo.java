@@ -37,10 +37,11 @@ import org.relabel4j.train.model.Models;
  * <ol>
  *   <li>scenes ({@link Scenes}): training scenes from Fashion-MNIST's train split (its first 50,000 items), validation
  *       scenes from the held-back rest, test scenes from the test split; JPEG ImageFolders + item truth;</li>
- *   <li>a teacher: a wider fully convolutional CNN trained (by {@link Trainer}) on single items placed on the same
- *       canvas, labelled by that item: the per-item supervision the students never get; {@link Annotator} then
- *       writes its dense top-k maps of the training scenes into a store;</li>
- *   <li>oracle maps from the items' true ink ({@link Scenes#inkMap}), in a store too;</li>
+ *   <li>oracle maps from the items' true visible ink ({@link Scenes#inkMap}), in a store;</li>
+ *   <li>a teacher: a fully convolutional CNN at a higher resolution than the students, trained (by {@link Trainer},
+ *       LabelPooling targets) on <em>other</em> scenes of the training items with their oracle maps: item masks, the
+ *       supervision the students never get; {@link Annotator} then writes its dense top-k maps of the students'
+ *       training scenes into a store;</li>
  *   <li>students (same architecture, budget, seeds): one-hot, label smoothing, ReLabel with teacher maps, ReLabel
  *       with oracle maps; the pooling mode, temperature and gt-mix of each ReLabel student are chosen by validation
  *       top-1 among {@link Options#candidates}, never on test scenes;</li>
@@ -82,7 +83,7 @@ public final class Demo {
 
     /** Everything a demo run depends on. Build with {@link #builder()}. */
     public record Options(Path fashionMnist, Path out, Path cache, SceneSpec spec, int trainScenes, int valScenes,
-            int testScenes, int teacherItems, int teacherEpochs, int teacherWidth, int teacherSize, int annotateSize,
+            int testScenes, int teacherScenes, int teacherEpochs, int teacherWidth, int teacherSize, int annotateSize,
             int epochs, int studentWidth, int studentSize, int batchSize, double lr, double rrcMinimum,
             double smoothing, int oracleGrid, double oracleScale, List<Candidate> candidates, List<Integer> seeds,
             int workers, int threads) {}
@@ -92,7 +93,7 @@ public final class Demo {
             double testMulti, double seconds, Path dir) {}
 
     /** The outcome: the report's files and every number in it. */
-    public record Result(Path report, Path json, Path curves, List<Path> figures, double teacherItemTop1,
+    public record Result(Path report, Path json, Path curves, List<Path> figures, double teacherValTop1,
             double teacherTop1, double teacherMulti, List<StudentRun> runs, List<StudentRun> candidateRuns,
             String table, List<String> verdict, double seconds) {
         /** The runs of one method (all seeds). */
@@ -125,8 +126,10 @@ public final class Demo {
         Builder b = new Builder();
         switch (name) {
             case "default" -> { }
-            case "full" -> b.seeds(List.of(0, 1, 2));
-            case "smoke" -> b.scenes(400, 200, 200).teacher(400, 2, 16, 32).students(2, 8, 24)
+            case "full" -> b.seeds(List.of(0, 1, 2)).candidates(List.of(new Candidate("logits", 1, 0),
+                    new Candidate("logits", 0.5, 0), new Candidate("logits", 0.3, 0), new Candidate("logits", 0.3, 0.5),
+                    new Candidate("probs", 1, 0), new Candidate("probs", 0.5, 0)));
+            case "smoke" -> b.scenes(2000, 300, 300).teacher(1000, 3, 8, 32).students(4, 8, 24)
                     .candidates(List.of(new Candidate("logits", 1, 0)));
             default -> throw new IllegalArgumentException("unknown demo preset '" + name + "' (known: " + PRESETS + ")");
         }
@@ -138,14 +141,15 @@ public final class Demo {
     }
 
     /** Paths of one generated scene set (cached). */
-    record SceneSet(Path root, Path train, Path val, Path test, Path teacherTrain, Path teacherVal, Path testReal,
-            Path valReal, Path classNames, List<Scenes.Scene> trainScenes) {}
+    record SceneSet(Path root, Path train, Path val, Path test, Path teacherTrain, Path testReal, Path valReal,
+            Path classNames, List<Scenes.Scene> trainScenes, List<Scenes.Scene> teacherScenes) {}
 
     /** Runs the whole demo and writes the report. */
     public Result run() throws IOException {
         long t0 = System.nanoTime();
         Files.createDirectories(o.out());
         Files.createDirectories(o.cache());
+        deleteTree(o.out().resolve("students"));  // this run's students only, not a previous run's other candidates
         FashionMnist.Data data = FashionMnist.load(o.fashionMnist());
         log.accept(String.format(Locale.ROOT, "data: Fashion-MNIST from %s (%d train, %d test items)", data.dir(),
                 data.train().count(), data.test().count()));
@@ -154,9 +158,9 @@ public final class Demo {
                     + "needs more than " + HELD_BACK_FROM + " (its validation items are the ones after that)");
 
         SceneSet scenes = scenes(data);
-        Path teacherRun = teacher(scenes);
+        Path oracleMaps = oracle(data, scenes, scenes.trainScenes(), "oracle-maps");
+        Path teacherRun = teacher(scenes, oracle(data, scenes, scenes.teacherScenes(), "teacher-oracle-maps"));
         Path teacherMaps = annotate(scenes, teacherRun);
-        Path oracleMaps = oracle(data, scenes);
 
         List<StudentRun> runs = new ArrayList<>(), candidates = new ArrayList<>();
         int firstSeed = o.seeds().get(0);
@@ -189,29 +193,30 @@ public final class Demo {
             tested.add(new StudentRun(r.method(), r.seed(), r.candidate(), r.valTop1(), acc[0], acc[1], r.seconds(), r.dir()));
         }
         double[] teacherAcc = evaluate(test, real, teacherRun.resolve("model.pth"), o.teacherSize());
-        double teacherItemTop1 = summaryValTop1(teacherRun);
+        double teacherValTop1 = summaryValTop1(teacherRun);
 
-        DemoReport report = new DemoReport(o, scenes, teacherRun, teacherItemTop1, teacherAcc, tested, candidates);
+        DemoReport report = new DemoReport(o, scenes, teacherRun, teacherValTop1, teacherAcc, tested, candidates);
         List<Path> figures = report.figures(teacherMaps, oracleMaps, log);
         Path curves = report.curves(o.out().resolve("curves.png"));
         double seconds = (System.nanoTime() - t0) / 1e9;
         Path md = report.writeMarkdown(o.out().resolve("report.md"), seconds);
         Path json = report.writeJson(o.out().resolve("report.json"), seconds);
         log.accept("report: " + md);
-        return new Result(md, json, curves, figures, teacherItemTop1, teacherAcc[0], teacherAcc[1], tested, candidates,
+        return new Result(md, json, curves, figures, teacherValTop1, teacherAcc[0], teacherAcc[1], tested, candidates,
                 report.table(), report.verdict(), seconds);
     }
 
     // ---------------------------------------------------------------- scenes
 
     private SceneSet scenes(FashionMnist.Data data) throws IOException {
-        String key = hash("scenes-v1", o.spec().describe(), o.trainScenes(), o.valScenes(), o.testScenes(),
-                o.teacherItems(), data.train().count(), data.test().count());
+        String key = hash("scenes-v2", o.spec().describe(), o.trainScenes(), o.valScenes(), o.testScenes(),
+                o.teacherScenes(), data.train().count(), data.test().count());
         Path root = o.cache().resolve("scenes-" + key);
         int[] trainPool = IntStream.range(0, HELD_BACK_FROM).toArray();
         int[] valPool = IntStream.range(HELD_BACK_FROM, data.train().count()).toArray();
         int[] testPool = IntStream.range(0, data.test().count()).toArray();
         List<Scenes.Scene> train = Scenes.layout(data.train(), trainPool, o.trainScenes(), o.spec(), 1);
+        List<Scenes.Scene> teacher = Scenes.layout(data.train(), trainPool, o.teacherScenes(), o.spec(), 4);
         if (!Files.isDirectory(root)) {
             long t = System.nanoTime();
             Path tmp = partial(root);
@@ -223,47 +228,42 @@ public final class Demo {
             List<Scenes.Scene> test = Scenes.layout(data.test(), testPool, o.testScenes(), o.spec(), 3);
             Scenes.write(data.test(), test, o.spec(), tmp.resolve("test"), tmp.resolve("test.scenes.json"),
                     tmp.resolve("test.real.json"));
-            // the teacher's data: one item per canvas, same scale range (its label is that item's class)
-            SceneSpec single = new SceneSpec(o.spec().canvas(), 1, 1, o.spec().minScale(), o.spec().maxScale(), 1, 1);
-            Scenes.write(data.train(), Scenes.layout(data.train(), trainPool, o.teacherItems(), single, 4),
-                    single, tmp.resolve("teacher-train"), tmp.resolve("teacher-train.scenes.json"),
-                    tmp.resolve("teacher-train.real.json"));
-            Scenes.write(data.train(), Scenes.layout(data.train(), valPool, Math.max(500, o.valScenes() / 2), single, 5),
-                    single, tmp.resolve("teacher-val"), tmp.resolve("teacher-val.scenes.json"),
-                    tmp.resolve("teacher-val.real.json"));
+            // the teacher's own scenes: other scenes of the same training items, seen with their item masks
+            Scenes.write(data.train(), teacher, o.spec(), tmp.resolve("teacher-train"),
+                    tmp.resolve("teacher-train.scenes.json"), tmp.resolve("teacher-train.real.json"));
             Files.write(tmp.resolve("class-names.txt"), (String.join("\n", FashionMnist.CLASSES) + "\n")
                     .getBytes(StandardCharsets.UTF_8));
             commit(tmp, root);
-            log.accept(String.format(Locale.ROOT, "scenes: wrote %d train, %d val, %d test scenes and %d teacher items "
-                    + "to %s in %.1f s", o.trainScenes(), o.valScenes(), o.testScenes(), o.teacherItems(), root,
+            log.accept(String.format(Locale.ROOT, "scenes: wrote %d train, %d val, %d test and %d teacher scenes "
+                    + "to %s in %.1f s", o.trainScenes(), o.valScenes(), o.testScenes(), o.teacherScenes(), root,
                     (System.nanoTime() - t) / 1e9));
         } else {
             log.accept("scenes: cached in " + root);
         }
         return new SceneSet(root, root.resolve("train"), root.resolve("val"), root.resolve("test"),
-                root.resolve("teacher-train"), root.resolve("teacher-val"), root.resolve("test.real.json"),
-                root.resolve("val.real.json"), root.resolve("class-names.txt"), train);
+                root.resolve("teacher-train"), root.resolve("test.real.json"), root.resolve("val.real.json"),
+                root.resolve("class-names.txt"), train, teacher);
     }
 
     // ---------------------------------------------------------------- teacher
 
-    private Path teacher(SceneSet s) throws IOException {
+    private Path teacher(SceneSet s, Path teacherOracle) throws IOException {
         List<String> cfg = List.of("model.arch=small-cnn", "model.width=" + o.teacherWidth(),
-                "data.train=" + s.teacherTrain(), "data.val=" + s.teacherVal(), "data.image_size=" + o.teacherSize(),
-                "data.rrc_minimum=0.35", "data.crop_ratio=1.0", "optim.epochs=" + o.teacherEpochs(),
+                "data.train=" + s.teacherTrain(), "data.val=" + s.val(), "data.image_size=" + o.teacherSize(),
+                "data.rrc_minimum=" + o.rrcMinimum(), "data.crop_ratio=1.0", "data.relabel.use=true",
+                "data.relabel.path=" + teacherOracle, "optim.epochs=" + o.teacherEpochs(),
                 "optim.batch_size=" + o.batchSize(), "optim.lr.init=" + o.lr(), "compute.seed=0");
-        Path dir = o.cache().resolve("teacher-" + hash("teacher-v1", s.root().getFileName(), cfg));
+        Path dir = o.cache().resolve("teacher-" + hash("teacher-v2", s.root().getFileName(), teacherOracle.getFileName(), cfg));
         if (Files.isRegularFile(dir.resolve("model.pth"))) {
-            log.accept(String.format(Locale.ROOT, "teacher: cached in %s (single-item val top-1 %.2f)", dir,
-                    summaryValTop1(dir)));
+            log.accept(String.format(Locale.ROOT, "teacher: cached in %s (val top-1 %.2f)", dir, summaryValTop1(dir)));
             return dir;
         }
         Path tmp = partial(dir);
-        log.accept("teacher: training a width-" + o.teacherWidth() + " CNN on " + o.teacherItems()
-                + " single-item canvases for " + o.teacherEpochs() + " epochs");
+        log.accept("teacher: training a width-" + o.teacherWidth() + " CNN at " + o.teacherSize() + " px on "
+                + o.teacherScenes() + " other training scenes with their oracle maps, " + o.teacherEpochs() + " epochs");
         Trainer.Result r = train(cfg, tmp, "teacher");
         commit(tmp, dir);
-        log.accept(String.format(Locale.ROOT, "teacher: single-item val top-1 %.2f in %.0f s", r.valTop1(), r.seconds()));
+        log.accept(String.format(Locale.ROOT, "teacher: val top-1 %.2f in %.0f s", r.valTop1(), r.seconds()));
         return dir;
     }
 
@@ -274,24 +274,26 @@ public final class Demo {
             log.accept("teacher maps: cached in " + out);
             return out;
         }
-        Files.deleteIfExists(out);
         if (LabelMapStoreWriter.unfinished(out)) LabelMapStoreWriter.discard(out);
         try (Classifier teacher = Models.load("small-cnn", teacherRun.resolve("model.pth"), FashionMnist.CLASSES.size())) {
             Annotator a = Annotator.builder(teacher).teacherName("demo teacher " + teacherRun.getFileName())
-                    .size(o.annotateSize()).k(5).batchSize(o.batchSize()).workers(o.workers())
+                    .size(o.annotateSize()).k(5).batchSize(o.batchSize()).workers(Math.max(2, o.workers()))
                     .scoreType(DType.FLOAT16).log(m -> log.accept("annotate: " + m)).build();
             Annotator.Summary sum = a.run(ImageFolder.open(s.train()), out);
-            log.accept(String.format(Locale.ROOT, "teacher maps: %d maps %s in %.1f s -> %s", sum.written(), sum.format(),
-                    sum.seconds(), out));
+            log.accept(String.format(Locale.ROOT, "teacher maps: %d maps %s in %.1f s (teacher forward %.1f s, "
+                    + "waiting for decoded images %.1f s) -> %s", sum.written(), sum.format(), sum.seconds(),
+                    sum.forwardSeconds(), sum.waitSeconds(), out));
         }
         return out;
     }
 
-    private Path oracle(FashionMnist.Data data, SceneSet s) throws IOException {
-        Path out = o.cache().resolve("oracle-maps-" + hash("oracle-v1", s.root().getFileName(), o.oracleGrid(),
+    /** Oracle maps of {@code scenes} (made from the train split) into the store {@code name-<hash>.rlm}. */
+    private Path oracle(FashionMnist.Data data, SceneSet s, List<Scenes.Scene> train, String name) throws IOException {
+        Path out = o.cache().resolve(name + "-" + hash("oracle-v2", s.root().getFileName(), name, o.oracleGrid(),
                 o.oracleScale()) + ".rlm");
+        String what = name.replace('-', ' ');
         if (Files.isRegularFile(out)) {
-            log.accept("oracle maps: cached in " + out);
+            log.accept(what + ": cached in " + out);
             return out;
         }
         int classes = FashionMnist.CLASSES.size(), g = o.oracleGrid(), k = 5;
@@ -301,7 +303,6 @@ public final class Demo {
         meta.put("scenes", s.root().getFileName().toString());
         if (LabelMapStoreWriter.unfinished(out)) LabelMapStoreWriter.discard(out);
         long t = System.nanoTime();
-        List<Scenes.Scene> train = s.trainScenes();
         try (LabelMapStoreWriter w = LabelMapStoreWriter.create(out, format, meta)) {
             int chunk = 512;
             for (int from = 0; from < train.size(); from += chunk) {
@@ -323,7 +324,7 @@ public final class Demo {
             }
             w.finish();
         }
-        log.accept(String.format(Locale.ROOT, "oracle maps: %d maps %s in %.1f s -> %s", train.size(), format,
+        log.accept(String.format(Locale.ROOT, "%s: %d maps %s in %.1f s -> %s", what, train.size(), format,
                 (System.nanoTime() - t) / 1e9, out));
         return out;
     }
@@ -440,11 +441,12 @@ public final class Demo {
     public static final class Builder {
         private Path fashionMnist = FashionMnist.DEBIAN_DIR, out = Path.of("runs/demo"), cache;
         private SceneSpec spec = SceneSpec.defaults();
-        private int trainScenes = 8000, valScenes = 1000, testScenes = 2000, teacherItems = 8000, teacherEpochs = 6,
-                teacherWidth = 32, teacherSize = 32, annotateSize = 48, epochs = 6, studentWidth = 16, studentSize = 24,
+        private int trainScenes = 6000, valScenes = 1000, testScenes = 2000, teacherScenes = 6000, teacherEpochs = 8,
+                teacherWidth = 24, teacherSize = 32, annotateSize = 48, epochs = 6, studentWidth = 16, studentSize = 24,
                 batchSize = 64, oracleGrid = 12, workers = 1, threads = 0;
         private double lr = 0.05, rrcMinimum = 0.08, smoothing = 0.1, oracleScale = 30;
-        private List<Candidate> candidates = List.of(new Candidate("logits", 1, 0), new Candidate("probs", 1, 0));
+        private List<Candidate> candidates = List.of(new Candidate("logits", 1, 0), new Candidate("logits", 0.3, 0),
+                new Candidate("probs", 1, 0));
         private List<Integer> seeds = List.of(0);
         private Consumer<String> log = m -> {};
 
@@ -479,12 +481,12 @@ public final class Demo {
             return this;
         }
 
-        public Builder teacher(int items, int epochs, int width, int size) {
-            positive("--teacher-items", items);
+        public Builder teacher(int scenes, int epochs, int width, int size) {
+            positive("--teacher-scenes", scenes);
             positive("--teacher-epochs", epochs);
             positive("--teacher-width", width);
             positive("--teacher-size", size);
-            teacherItems = items;
+            teacherScenes = scenes;
             teacherEpochs = epochs;
             teacherWidth = width;
             teacherSize = size;
@@ -574,7 +576,7 @@ public final class Demo {
             if (oracleGrid > spec.canvas())
                 throw new IllegalArgumentException("--oracle-grid " + oracleGrid + " exceeds the canvas (" + spec.canvas() + " px)");
             Path c = cache != null ? cache : out.resolve("cache");
-            return new Demo(new Options(fashionMnist, out, c, spec, trainScenes, valScenes, testScenes, teacherItems,
+            return new Demo(new Options(fashionMnist, out, c, spec, trainScenes, valScenes, testScenes, teacherScenes,
                     teacherEpochs, teacherWidth, teacherSize, annotateSize, epochs, studentWidth, studentSize, batchSize,
                     lr, rrcMinimum, smoothing, oracleGrid, oracleScale, candidates, seeds, workers, threads), log);
         }

@@ -33,10 +33,13 @@ public final class Scenes {
 
     private Scenes() {}
 
-    /** One placed item: its class, source image (index in its split), its square (x, y, side) and ink box. */
-    public record Item(int cls, int source, int x, int y, int side, int[] box) {}
+    /**
+     * One placed item: its class, source image (index in its split), its square (x, y, side), ink box, and visible
+     * ink (sum of ink / 255 over the pixels it shows in: its area in the picture, after overlaps).
+     */
+    public record Item(int cls, int source, int x, int y, int side, int[] box, float ink) {}
 
-    /** One scene: its index, items (the first is the largest: the label), and its dataset key. */
+    /** One scene: its index, items by visible ink, descending (the first is the largest: the label), its dataset key. */
     public record Scene(int index, List<Item> items) {
         public int label() {
             return items.get(0).cls();
@@ -71,26 +74,13 @@ public final class Scenes {
         SplittableRandom rnd = new SplittableRandom(seed * 0x9E3779B97F4A7C15L + index);
         int n = spec.minItems() + rnd.nextInt(spec.maxItems() - spec.minItems() + 1);
         int lo = (int) Math.round(spec.minScale() * spec.canvas()), hi = (int) Math.round(spec.maxScale() * spec.canvas());
-        for (int attempt = 0; ; ++attempt) {
-            int[] sides = new int[n];
-            for (int j = 0; j < n; ++j) sides[j] = lo + rnd.nextInt(hi - lo + 1);
-            Arrays.sort(sides);
-            // descending: the first item is the largest, strictly (the label must be unambiguous)
-            for (int j = 0; j < n / 2; ++j) {
-                int t = sides[j];
-                sides[j] = sides[n - 1 - j];
-                sides[n - 1 - j] = t;
-            }
-            if (n > 1 && (sides[0] <= sides[1] || sides[0] < spec.dominance() * sides[1])) {
-                if (attempt < 1000) continue;
-                sides[1] = Math.max(lo, Math.min(sides[1], (int) Math.floor((sides[0] - 1) / spec.dominance())));
-            }
+        for (int attempt = 0; attempt <= 10_000; ++attempt) {
             List<Item> items = new ArrayList<>(n);
             boolean ok = true;
             for (int j = 0; j < n && ok; ++j) {
                 ok = false;
+                int s = lo + rnd.nextInt(hi - lo + 1);
                 for (int place = 0; place < 50 && !ok; ++place) {
-                    int s = sides[j];
                     int x = rnd.nextInt(spec.canvas() - s + 1), y = rnd.nextInt(spec.canvas() - s + 1);
                     boolean fits = true;
                     for (Item o : items) {
@@ -103,15 +93,28 @@ public final class Scenes {
                     }
                     if (!fits) continue;
                     int src = pool[rnd.nextInt(pool.length)];
-                    items.add(new Item(split.label(src), src, x, y, s, inkBox(split, src, x, y, s)));
+                    items.add(new Item(split.label(src), src, x, y, s, inkBox(split, src, x, y, s), 0));
                     ok = true;
                 }
             }
-            if (ok) return new Scene(index, List.copyOf(items));
-            if (attempt > 10_000)
-                throw new IllegalArgumentException("cannot place " + n + " items on the canvas (" + spec.describe()
-                        + "): lower --items or --scale, or raise --max-overlap");
+            if (!ok) continue;
+            // the label is the item that shows the most ink (visible, after overlaps); it must lead by the dominance
+            Render r = render(split, new Scene(index, items), spec.canvas());
+            double[] visible = new double[n];
+            for (int p = 0; p < r.ink().length; ++p)
+                if (r.owner()[p] >= 0) visible[r.owner()[p]] += r.ink()[p] / 255.0;
+            List<Item> sorted = new ArrayList<>(n);
+            for (int j = 0; j < n; ++j) {
+                Item it = items.get(j);
+                sorted.add(new Item(it.cls(), it.source(), it.x(), it.y(), it.side(), it.box(), (float) visible[j]));
+            }
+            sorted.sort((a, b) -> Float.compare(b.ink(), a.ink()));
+            if (n > 1 && !(sorted.get(0).ink() > sorted.get(1).ink()
+                    && sorted.get(0).ink() >= spec.dominance() * sorted.get(1).ink())) continue;
+            return new Scene(index, List.copyOf(sorted));
         }
+        throw new IllegalArgumentException("cannot build a scene of " + n + " items (" + spec.describe()
+                + ") in 10,000 tries: lower --items, --scale or --dominance, or raise --max-overlap");
     }
 
     private static int[] inkBox(FashionMnist.Split split, int src, int x, int y, int s) {
@@ -166,7 +169,13 @@ public final class Scenes {
         float[] ink = new float[canvas * canvas];
         int[] owner = new int[canvas * canvas];
         Arrays.fill(owner, -1);
-        for (int j = 0; j < scene.items().size(); ++j) {
+        // drawn in a canonical order (not the list's), so that ties resolve the same whichever order the list has
+        Integer[] order = new Integer[scene.items().size()];
+        for (int j = 0; j < order.length; ++j) order[j] = j;
+        Arrays.sort(order, java.util.Comparator.comparingInt((Integer j) -> scene.items().get(j).x())
+                .thenComparingInt(j -> scene.items().get(j).y()).thenComparingInt(j -> scene.items().get(j).side())
+                .thenComparingInt(j -> scene.items().get(j).source()));
+        for (int j : order) {
             Item it = scene.items().get(j);
             float[] v = renderItem(split, it.source(), it.side());
             for (int py = 0; py < it.side(); ++py)
@@ -244,6 +253,7 @@ public final class Scenes {
                     g.writeFieldName("box");
                     g.writeArray(it.box(), 0, 4);
                     g.writeNumberField("side", it.side());
+                    g.writeNumberField("visible_ink", Math.round(it.ink() * 10) / 10.0);
                     g.writeNumberField("source", it.source());
                     g.writeEndObject();
                 }

@@ -1,0 +1,108 @@
+package org.relabel4j.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.relabel4j.cli.CliTest.Run;
+import org.relabel4j.demo.Demo;
+import org.relabel4j.demo.FashionMnist;
+import org.relabel4j.torch.Torch;
+
+/**
+ * {@code relabel demo}: the smoke preset end to end on the real Fashion-MNIST (CLI, then the library API on the same
+ * cache), and bad input. Needs Debian's dataset-fashion-mnist (bin/setup installs it); skipped with a message without.
+ */
+class DemoCliTest {
+    @TempDir
+    Path tmp;
+
+    @BeforeAll
+    static void init() {
+        Torch.init();
+    }
+
+    static void assumeFashionMnist() {
+        boolean present = Files.isRegularFile(FashionMnist.DEBIAN_DIR.resolve("train-images-idx3-ubyte.gz"));
+        if (!present)
+            System.err.println("DemoCliTest: SKIPPED the end-to-end demo: no Fashion-MNIST in " + FashionMnist.DEBIAN_DIR
+                    + " (" + FashionMnist.howToGet() + ")");
+        assumeTrue(present, "no Fashion-MNIST in " + FashionMnist.DEBIAN_DIR);
+    }
+
+    @Test
+    void smokeRunReportsStudentsThatLearned() throws IOException {
+        assumeFashionMnist();
+        Path out = tmp.resolve("demo");
+        Run r = CliTest.relabel("demo", "--smoke", "--out", out.toString());
+        assertEquals(0, r.code(), r.err());
+        String md = Files.readString(out.resolve("report.md"));
+        for (String m : Demo.METHODS) {
+            assertTrue(md.contains("| " + m + " |"), "report.md has no row for " + m + ":\n" + md);
+            assertTrue(r.out().contains("| " + m + " |"), "the printed table has no row for " + m);
+        }
+        assertTrue(md.contains("| teacher (reference"), md);
+        assertTrue(md.contains("does not beat one-hot") || md.contains("beats one-hot") || md.contains("is mixed"), md);
+
+        JsonNode report = new ObjectMapper().readTree(out.resolve("report.json").toFile());
+        assertEquals(4, report.get("students").size());
+        for (JsonNode s : report.get("students")) {
+            // well above the 10% of chance on both metrics: the students learned
+            assertTrue(s.get("test_top1").asDouble() > 20, s.toString());
+            assertTrue(s.get("test_multi").asDouble() >= s.get("test_top1").asDouble(), s.toString());
+            assertTrue(s.get("val_top1").asDouble() > 20, s.toString());
+            // the table's row shows this number
+            assertTrue(md.contains(String.format(java.util.Locale.ROOT, "%.2f", s.get("test_top1").asDouble())), md);
+        }
+        assertTrue(report.get("teacher").get("val_top1").asDouble() > 20, report.toString());
+        for (String png : new String[] {"curves.png", "show-teacher.png", "show-oracle.png"})
+            assertTrue(Files.size(out.resolve(png)) > 5000, png);
+        // the pooled ReLabel students trained on the stores the run wrote
+        for (JsonNode s : report.get("students"))
+            if (s.has("pooling")) {
+                String cfg = Files.readString(Path.of(s.get("run").asText()).resolve("config.yaml"));
+                String maps = s.get("method").asText().contains("teacher") ? "teacher-maps-" : "oracle-maps-";
+                assertTrue(cfg.contains("use: true") && cfg.contains(maps), cfg);
+            }
+
+        // the library API on the same cache: scenes, teacher and stores come from the first run
+        List<String> log = new ArrayList<>();
+        Demo.Result again = Demo.preset("smoke").out(out).log(log::add).build().run();
+        for (String step : new String[] {"scenes: cached", "teacher: cached", "teacher maps: cached", "oracle maps: cached"})
+            assertTrue(log.stream().anyMatch(l -> l.startsWith(step)), step + " not in " + log);
+        assertEquals(report.get("teacher").get("test_top1").asDouble(), again.teacherTop1(), 1e-9);
+        assertEquals(4, again.runs().size());
+        assertTrue(again.runs().stream().allMatch(s -> s.testTop1() > 20), again.table());
+    }
+
+    @Test
+    void missingDataSaysWhatToDo() {
+        Run r = CliTest.relabel("demo", "--smoke", "--fashion-mnist", tmp.resolve("nothing").toString(), "--out",
+                tmp.resolve("o").toString());
+        assertEquals(2, r.code(), r.err());
+        assertTrue(r.err().contains(tmp.resolve("nothing").toString()) && r.err().contains("dataset-fashion-mnist"), r.err());
+    }
+
+    @Test
+    void badOptionsAreUsageErrors() {
+        String[][] bad = {{"--items", "2-x"}, {"--items", "4-2"}, {"--scale", "0.7-0.2"}, {"--candidates", "mean:1"},
+                {"--candidates", "logits:0"}, {"--epochs", "0"}, {"--seeds", "1,1"}, {"--oracle-grid", "100"}};
+        String[] expect = {"--items", "--items", "--scale", "logits or probs", "temperature", "--epochs", "--seeds",
+                "--oracle-grid"};
+        for (int i = 0; i < bad.length; ++i) {
+            Run r = CliTest.relabel("demo", "--smoke", "--out", tmp.resolve("o").toString(), bad[i][0], bad[i][1]);
+            assertEquals(2, r.code(), String.join(" ", bad[i]) + ": " + r.err());
+            assertTrue(r.err().contains(expect[i]), String.join(" ", bad[i]) + ": " + r.err());
+        }
+    }
+}
