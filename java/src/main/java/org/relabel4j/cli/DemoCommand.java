@@ -21,8 +21,8 @@ import picocli.CommandLine.Spec;
                 + "annotates the training scenes with it, trains students (one-hot, label smoothing, ReLabel with teacher maps, ReLabel with "
                 + "oracle maps; pooling chosen on validation scenes), evaluates them on test scenes (top-1 and "
                 + "multi-label) and writes OUT/report.md, report.json, curves.png and label-map figures.",
-                "Default: about 5 minutes on 2 CPU cores; scenes, teacher and stores are cached (OUT/cache) for the "
-                        + "next run. --full: 3 seeds per method, mean ± std. See docs/demo.md."})
+                "Default: about 7 minutes on 2 CPU cores the first time, 4.5 after: scenes, teacher and stores are "
+                        + "cached (OUT/cache) for the next run. --full: 3 seeds per method, mean ± std. See docs/demo.md."})
 final class DemoCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;

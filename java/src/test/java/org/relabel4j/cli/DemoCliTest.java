@@ -57,14 +57,16 @@ class DemoCliTest {
         JsonNode report = new ObjectMapper().readTree(out.resolve("report.json").toFile());
         assertEquals(4, report.get("students").size());
         for (JsonNode s : report.get("students")) {
-            // well above the 10% of chance on both metrics: the students learned
-            assertTrue(s.get("test_top1").asDouble() > 20, s.toString());
+            // well above chance: 10% top-1; about 28% multi-label (a guess names one of ~2.8 distinct classes)
+            assertTrue(s.get("test_top1").asDouble() > 20, s + "\n" + r.out());
+            assertTrue(s.get("test_multi").asDouble() > 40, s + "\n" + r.out());
             assertTrue(s.get("test_multi").asDouble() >= s.get("test_top1").asDouble(), s.toString());
-            assertTrue(s.get("val_top1").asDouble() > 20, s.toString());
+            assertTrue(s.get("val_top1").asDouble() > 15, s + "\n" + r.out());
             // the table's row shows this number
             assertTrue(md.contains(String.format(java.util.Locale.ROOT, "%.2f", s.get("test_top1").asDouble())), md);
         }
         assertTrue(report.get("teacher").get("val_top1").asDouble() > 20, report.toString());
+        assertTrue(report.get("teacher").get("test_multi").asDouble() > 40, report.toString());
         for (String png : new String[] {"curves.png", "show-teacher.png", "show-oracle.png"})
             assertTrue(Files.size(out.resolve(png)) > 5000, png);
         // the pooled ReLabel students trained on the stores the run wrote
@@ -82,7 +84,7 @@ class DemoCliTest {
             assertTrue(log.stream().anyMatch(l -> l.startsWith(step)), step + " not in " + log);
         assertEquals(report.get("teacher").get("test_top1").asDouble(), again.teacherTop1(), 1e-9);
         assertEquals(4, again.runs().size());
-        assertTrue(again.runs().stream().allMatch(s -> s.testTop1() > 20), again.table());
+        assertTrue(again.runs().stream().allMatch(s -> s.testTop1() > 20 && s.testMulti() > 40), again.table());
     }
 
     @Test
