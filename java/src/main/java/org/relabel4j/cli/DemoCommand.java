@@ -21,7 +21,7 @@ import picocli.CommandLine.Spec;
                 + "annotates the training scenes with it, trains students (one-hot, label smoothing, ReLabel with teacher maps, ReLabel with "
                 + "oracle maps; pooling chosen on validation scenes), evaluates them on test scenes (top-1 and "
                 + "multi-label) and writes OUT/report.md, report.json, curves.png and label-map figures.",
-                "Default: about 7 minutes on 2 CPU cores the first time, 4.5 after: scenes, teacher and stores are "
+                "Default: about 7 minutes on 2 CPU cores the first time, 4 after: scenes, teacher and stores are "
                         + "cached (OUT/cache) for the next run. --full: 3 seeds per method, mean ± std. See docs/demo.md."})
 final class DemoCommand implements Callable<Integer> {
     @Spec
@@ -40,10 +40,10 @@ final class DemoCommand implements Callable<Integer> {
     Path cache;
 
     static final class Preset {
-        @Option(names = "--full", description = "3 seeds per method (mean ± std): about 3x the default's student time")
+        @Option(names = "--full", description = "3 seeds per method (mean ± std) and 6 pooling candidates: 22 student runs")
         boolean full;
 
-        @Option(names = "--smoke", description = "a tiny run (seconds to a minute): checks the pipeline, not the method")
+        @Option(names = "--smoke", description = "a tiny run (about a minute): checks the pipeline, not the method")
         boolean smoke;
     }
 
@@ -53,9 +53,10 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--seeds", split = ",", paramLabel = "S,S,...", description = "student seeds (default 0; --full: 0,1,2)")
     List<Integer> seeds;
 
-    @Option(names = "--train-scenes", paramLabel = "N") Integer trainScenes;
-    @Option(names = "--val-scenes", paramLabel = "N") Integer valScenes;
-    @Option(names = "--test-scenes", paramLabel = "N") Integer testScenes;
+    @Option(names = "--train-scenes", paramLabel = "N", description = "students' training scenes (default 6000)")
+    Integer trainScenes;
+    @Option(names = "--val-scenes", paramLabel = "N", description = "validation scenes (default 1000)") Integer valScenes;
+    @Option(names = "--test-scenes", paramLabel = "N", description = "test scenes (default 2000)") Integer testScenes;
 
     @Option(names = "--canvas", paramLabel = "PX", description = "scene side in pixels (default 48)") Integer canvas;
 
@@ -69,24 +70,30 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--dominance", paramLabel = "R", description = "the largest item (the label) shows at least R x the "
             + "ink of the second (default 1: just more)") Double dominance;
 
-    @Option(names = "--epochs", paramLabel = "N", description = "student epochs") Integer epochs;
-    @Option(names = "--size", paramLabel = "PX", description = "student input size") Integer size;
-    @Option(names = "--width", paramLabel = "C", description = "student CNN width") Integer width;
-    @Option(names = "--rrc-minimum", paramLabel = "F", description = "RandomResizedCrop smallest area") Double rrcMinimum;
-    @Option(names = "--lr", paramLabel = "LR", description = "SGD learning rate (all students and the teacher)") Double lr;
+    @Option(names = "--epochs", paramLabel = "N", description = "student epochs (default 6)") Integer epochs;
+    @Option(names = "--size", paramLabel = "PX", description = "student input side (default 24)") Integer size;
+    @Option(names = "--width", paramLabel = "C", description = "student CNN width (default 16)") Integer width;
+    @Option(names = "--rrc-minimum", paramLabel = "F", description = "RandomResizedCrop smallest area (default 0.08)")
+    Double rrcMinimum;
+    @Option(names = "--lr", paramLabel = "LR", description = "SGD learning rate, students and teacher (default 0.05)")
+    Double lr;
 
-    @Option(names = "--teacher-scenes", paramLabel = "N") Integer teacherScenes;
-    @Option(names = "--teacher-epochs", paramLabel = "N") Integer teacherEpochs;
-    @Option(names = "--teacher-width", paramLabel = "C") Integer teacherWidth;
-    @Option(names = "--teacher-size", paramLabel = "PX") Integer teacherSize;
-    @Option(names = "--annotate-size", paramLabel = "PX", description = "annotate input side (the map is 1/8 of it)")
+    @Option(names = "--teacher-scenes", paramLabel = "N", description = "the teacher's own training scenes (default 6000)")
+    Integer teacherScenes;
+    @Option(names = "--teacher-epochs", paramLabel = "N", description = "(default 8)") Integer teacherEpochs;
+    @Option(names = "--teacher-width", paramLabel = "C", description = "(default 24)") Integer teacherWidth;
+    @Option(names = "--teacher-size", paramLabel = "PX", description = "teacher training input side (default 32)")
+    Integer teacherSize;
+    @Option(names = "--annotate-size", paramLabel = "PX", description = "annotate input side; the map is 1/8 of it (default 48)")
     Integer annotateSize;
 
-    @Option(names = "--oracle-grid", paramLabel = "G", description = "oracle map side") Integer oracleGrid;
-    @Option(names = "--oracle-scale", paramLabel = "S", description = "oracle logit per fully inked cell") Double oracleScale;
+    @Option(names = "--oracle-grid", paramLabel = "G", description = "oracle map side (default 12)") Integer oracleGrid;
+    @Option(names = "--oracle-scale", paramLabel = "S", description = "oracle logit of a fully inked cell (default 30)")
+    Double oracleScale;
 
     @Option(names = "--candidates", split = ",", paramLabel = "MODE:T[:MIX]",
-            description = "ReLabel pooling settings tried on validation scenes (mode logits|probs, temperature, gt-mix)")
+            description = "ReLabel pooling settings tried on validation scenes (mode logits|probs, temperature, gt-mix; "
+                    + "default logits:1,logits:0.3,probs:1)")
     List<String> candidates;
 
     @Option(names = "--workers", defaultValue = "1", description = "loader threads (default: ${DEFAULT-VALUE})")
