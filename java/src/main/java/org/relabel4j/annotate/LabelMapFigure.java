@@ -55,7 +55,8 @@ public final class LabelMapFigure {
      * What to draw: {@code heatmaps} top classes (at least 1), class names (index = class id; null: "class N"),
      * the crop as (x1, y1, x2, y2) normalized to the image (null: none) and the number of bars of its target.
      */
-    public record Options(int heatmaps, List<String> classNames, float[] crop, int bars) {
+    public record Options(int heatmaps, List<String> classNames, float[] crop, int bars, LabelPooling.Mode mode,
+            float temperature) {
         public Options {
             if (heatmaps < 1 || heatmaps > 8)
                 throw new IllegalArgumentException("heatmaps must be in [1, 8], got " + heatmaps);
@@ -66,27 +67,35 @@ public final class LabelMapFigure {
                     throw new IllegalArgumentException("crop must be (x1, y1, x2, y2) with 0 <= x1 < x2 <= 1 and "
                             + "0 <= y1 < y2 <= 1, got " + java.util.Arrays.toString(crop));
             }
+            java.util.Objects.requireNonNull(mode, "mode");
+            if (!(temperature > 0 && Float.isFinite(temperature)))
+                throw new IllegalArgumentException("temperature must be > 0, got " + temperature);
         }
 
-        /** The top-2 heatmaps (as the paper), no names, no crop, 5 bars. */
+        /** The top-2 heatmaps (as the paper), no names, no crop, 5 bars, the crop pooled in logits mode at T = 1. */
         public static Options defaults() {
-            return new Options(2, null, null, 5);
+            return new Options(2, null, null, 5, LabelPooling.Mode.LOGITS, 1f);
         }
 
         public Options withClassNames(List<String> names) {
-            return new Options(heatmaps, names, crop, bars);
+            return new Options(heatmaps, names, crop, bars, mode, temperature);
         }
 
         public Options withCrop(float[] box) {
-            return new Options(heatmaps, classNames, box, bars);
+            return new Options(heatmaps, classNames, box, bars, mode, temperature);
         }
 
         public Options withHeatmaps(int n) {
-            return new Options(n, classNames, crop, bars);
+            return new Options(n, classNames, crop, bars, mode, temperature);
         }
 
         public Options withBars(int n) {
-            return new Options(heatmaps, classNames, crop, n);
+            return new Options(heatmaps, classNames, crop, n, mode, temperature);
+        }
+
+        /** How the crop's target is pooled: as a training run with these data.relabel.mode/temperature would. */
+        public Options withPooling(LabelPooling.Mode m, float t) {
+            return new Options(heatmaps, classNames, crop, bars, m, t);
         }
     }
 
@@ -149,10 +158,15 @@ public final class LabelMapFigure {
 
     /** The crop's soft target: LabelPooling (logits mode, 1x1, softmax over all C classes) of the map over the box. */
     public static float[] cropTarget(LabelMap map, float[] box) {
+        return cropTarget(map, box, LabelPooling.Mode.LOGITS, 1f);
+    }
+
+    /** The crop's soft target as training computes it in {@code mode} at {@code temperature} (1x1, softmax). */
+    public static float[] cropTarget(LabelMap map, float[] box, LabelPooling.Mode mode, float temperature) {
         MapFormat f = map.format();
         long[] shape = {1, f.k(), f.height(), f.width()};
         NdArray scores = NdArray.of(map.scores(), shape), ids = NdArray.of(map.ids(), shape);
-        NdArray out = LabelPooling.builder(f.classes()).softmax(true).build()
+        NdArray out = LabelPooling.builder(f.classes()).softmax(true).mode(mode).temperature(temperature).build()
                 .apply(scores, ids, NdArray.of(box, 1, 4), null);
         return out.toFloatArray();
     }
@@ -197,7 +211,7 @@ public final class LabelMapFigure {
             }
             if (o.crop() != null) {
                 int h = total.height - TITLE, x = (1 + classes.size()) * p.width;
-                g.drawImage(chart(cropTarget(map, o.crop()), o, h), x, TITLE, null);
+                g.drawImage(chart(cropTarget(map, o.crop(), o.mode(), o.temperature()), o, h), x, TITLE, null);
             }
         } finally {
             g.dispose();
@@ -315,7 +329,10 @@ public final class LabelMapFigure {
         }
         float[] b = o.crop();
         CategoryChart chart = new CategoryChartBuilder().width(CHART_WIDTH).height(height)
-                .title(String.format(Locale.ROOT, "crop (%.2f, %.2f)-(%.2f, %.2f): soft target", b[0], b[1], b[2], b[3]))
+                .title(String.format(Locale.ROOT, "crop (%.2f, %.2f)-(%.2f, %.2f): soft target%s", b[0], b[1], b[2], b[3],
+                        o.mode() == LabelPooling.Mode.LOGITS && o.temperature() == 1f ? ""
+                                : String.format(Locale.ROOT, " (%s, T=%s)", o.mode().name().toLowerCase(Locale.ROOT),
+                                        o.temperature())))
                 .yAxisTitle("LabelPooling target").build();
         chart.getStyler().setLegendVisible(false);
         chart.getStyler().setChartBackgroundColor(Color.WHITE);

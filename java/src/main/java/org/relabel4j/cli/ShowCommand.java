@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import org.relabel4j.annotate.LabelMapFigure;
+import org.relabel4j.ops.LabelPooling;
 import org.relabel4j.data.image.DecodedImage;
 import org.relabel4j.data.image.Dims;
 import org.relabel4j.data.image.ImageDecoder;
@@ -58,6 +59,14 @@ final class ShowCommand implements Callable<Integer> {
             description = "classes in the crop's bar chart (default: ${DEFAULT-VALUE})")
     int bars;
 
+    @Option(names = "--mode", defaultValue = "logits", paramLabel = "logits|probs",
+            description = "how the crop's target is pooled, as data.relabel.mode (default: ${DEFAULT-VALUE})")
+    String mode;
+
+    @Option(names = "--temperature", defaultValue = "1", paramLabel = "T",
+            description = "softmax temperature of the crop's target, as data.relabel.temperature (default: ${DEFAULT-VALUE})")
+    float temperature;
+
     @Option(names = "--out", required = true, paramLabel = "x.png", description = "output PNG (written atomically)")
     Path out;
 
@@ -65,6 +74,13 @@ final class ShowCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         if (top < 1 || top > 8) throw new IllegalArgumentException("--top must be in [1, 8], got " + top);
         if (bars < 1 || bars > 30) throw new IllegalArgumentException("--bars must be in [1, 30], got " + bars);
+        LabelPooling.Mode poolMode = switch (mode) {
+            case "logits" -> LabelPooling.Mode.LOGITS;
+            case "probs" -> LabelPooling.Mode.PROBS;
+            default -> throw new IllegalArgumentException("--mode must be logits or probs, got '" + mode + "'");
+        };
+        if (!(temperature > 0 && Float.isFinite(temperature)))
+            throw new IllegalArgumentException("--temperature must be > 0, got " + temperature);
         if (!Files.isRegularFile(image)) throw new NoSuchFileException(image.toString(), null, "--image: no such file");
         byte[] encoded = Files.readAllBytes(image);
         ImageDecoder decoder = new ImageDecoder();
@@ -85,7 +101,7 @@ final class ShowCommand implements Callable<Integer> {
                 picture = toImage(d);
             }
             LabelMapFigure.Options o = LabelMapFigure.Options.defaults().withHeatmaps(top).withBars(bars)
-                    .withClassNames(names).withCrop(box);
+                    .withClassNames(names).withCrop(box).withPooling(poolMode, temperature);
             BufferedImage figure = LabelMapFigure.render(picture, dims.width(), dims.height(), map, o);
             LabelMapFigure.writePng(figure, out);
             PrintWriter w = spec.commandLine().getOut();
@@ -94,7 +110,7 @@ final class ShowCommand implements Callable<Integer> {
                 w.printf(Locale.ROOT, "  class %d %s: mean p %.3f%n", c.classId(), name(names, c.classId()), c.value());
             if (box != null) {
                 w.printf(Locale.ROOT, "  crop %s soft target:", crop);
-                for (LabelMapFigure.ClassValue c : LabelMapFigure.top(LabelMapFigure.cropTarget(map, box), bars))
+                for (LabelMapFigure.ClassValue c : LabelMapFigure.top(LabelMapFigure.cropTarget(map, box, poolMode, temperature), bars))
                     w.printf(Locale.ROOT, " %d %s %.3f;", c.classId(), name(names, c.classId()), c.value());
                 w.println();
             }

@@ -224,7 +224,8 @@ final class DemoReport {
 
     /**
      * {@code relabel show} (the CLI, in this JVM) on the training scene with the most items: its teacher and oracle
-     * maps, with the crop of its second-largest item (where one-hot training would say the largest).
+     * maps, with the crop of its second-largest item (where one-hot training would say the largest), pooled as the
+     * chosen student of each map source pooled it (mode, temperature; gt-mix is not drawn).
      */
     List<Path> figures(Path teacherMaps, Path oracleMaps, Consumer<String> log) {
         Scenes.Scene pick = scenes.trainScenes().get(0);
@@ -234,15 +235,19 @@ final class DemoReport {
         int[] box = pick.items().size() > 1 ? pick.items().get(1).box() : pick.items().get(0).box();
         String crop = box[0] + "," + box[1] + "," + box[2] + "," + box[3];
         List<Path> out = new ArrayList<>();
-        for (String[] f : new String[][] {{"teacher", teacherMaps.toString()}, {"oracle", oracleMaps.toString()}}) {
+        for (String[] f : new String[][] {{"teacher", teacherMaps.toString(), Demo.RELABEL_TEACHER},
+                {"oracle", oracleMaps.toString(), Demo.RELABEL_ORACLE}}) {
             Path png = o.out().resolve("show-" + f[0] + ".png");
+            // the crop's target as the chosen student trained on it
+            Candidate c = runs.stream().filter(r -> r.method().equals(f[2])).findFirst().orElseThrow().candidate();
             StringWriter text = new StringWriter();
             PrintWriter pw = new PrintWriter(text);
             int rc = RelabelCli.execute(pw, pw, "show", "--image", scenes.train().resolve(pick.key() + ".jpg").toString(),
                     "--labelmaps", f[1], "--key", pick.key(), "--crop", crop, "--classes", scenes.classNames().toString(),
-                    "--top", "2", "--out", png.toString());
+                    "--top", "2", "--mode", c.mode(), "--temperature", Double.toString(c.temperature()), "--out",
+                    png.toString());
             if (rc != 0) throw new IllegalStateException("relabel show failed (exit " + rc + "): " + text);
-            log.accept("figure: " + png + " (" + pick.key() + ", crop " + crop + ")");
+            log.accept("figure: " + png + " (" + pick.key() + ", crop " + crop + ", " + c.describe() + ")");
             out.add(png);
         }
         return out;

@@ -55,6 +55,24 @@ class LabelMapFigureTest {
     }
 
     @Test
+    void cropTargetFollowsTemperatureAndMode() {
+        float[] box = {0f, 0f, 1f, 1f};
+        float[] t1 = LabelMapFigure.cropTarget(map(), box);
+        float[] t05 = LabelMapFigure.cropTarget(map(), box, org.relabel4j.ops.LabelPooling.Mode.LOGITS, 0.5f);
+        // softmax(z / 0.5) is proportional to softmax(z)^2
+        double z = 0;
+        for (float p : t1) z += (double) p * p;
+        for (int c = 0; c < t1.length; ++c) assertEquals(t1[c] * t1[c] / z, t05[c], 1e-5);
+        float[] probs = LabelMapFigure.cropTarget(map(), box, org.relabel4j.ops.LabelPooling.Mode.PROBS, 1f);
+        double sum = 0;
+        for (float p : probs) sum += p;
+        assertEquals(1, sum, 1e-5);
+        assertTrue(java.util.Arrays.equals(t1, LabelMapFigure.cropTarget(map(), box,
+                org.relabel4j.ops.LabelPooling.Mode.LOGITS, 1f)));
+        assertTrue(!java.util.Arrays.equals(t1, probs), "probs mode pools another target");
+    }
+
+    @Test
     void figureSize() throws Exception {
         BufferedImage img = new BufferedImage(200, 100, BufferedImage.TYPE_INT_RGB);
         BufferedImage fig = LabelMapFigure.render(img, map(), LabelMapFigure.Options.defaults());

@@ -122,6 +122,21 @@ class AnnotateCliTest {
         fig = ImageIO.read(png2.toFile());
         assertEquals(new Dimension(3 * 320, 30 + 226), new Dimension(fig.getWidth(), fig.getHeight()));
 
+        // the crop's target pooled as a run would (--mode/--temperature); bad values exit 2 naming the option
+        r = relabel("show", "--image", image.toString(), "--labelmaps", maps.toString(), "--crop", "5,4,40,30",
+                "--temperature", "0.25", "--out", tmp.resolve("t.png").toString());
+        assertEquals(0, r.code(), r.out() + r.err());
+        String sharp = r.out().substring(r.out().indexOf("soft target:"));
+        assertFalse(sharp.equals(relabel("show", "--image", image.toString(), "--labelmaps", maps.toString(), "--crop",
+                "5,4,40,30", "--out", tmp.resolve("t1.png").toString()).out().replaceAll("(?s).*soft target:", "soft target:")),
+                "the temperature changes the printed target");
+        for (String[] bad : new String[][] {{"--temperature", "0"}, {"--mode", "mean"}}) {
+            r = relabel("show", "--image", image.toString(), "--labelmaps", maps.toString(), bad[0], bad[1], "--out",
+                    tmp.resolve("bad.png").toString());
+            assertEquals(2, r.code(), r.out() + r.err());
+            assertTrue(r.err().contains(bad[0]), r.err());
+        }
+
         // an existing store is kept unless --overwrite
         r = relabel(annotate(maps));
         assertEquals(2, r.code(), r.out() + r.err());
