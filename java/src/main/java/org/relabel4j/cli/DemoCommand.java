@@ -96,6 +96,11 @@ final class DemoCommand implements Callable<Integer> {
                     + "default logits:1,logits:0.3,probs:1)")
     List<String> candidates;
 
+    @Option(names = "--device", defaultValue = "cpu", paramLabel = "cpu|cuda[:N]",
+            description = "where teacher, annotation, students and evaluation run (default: ${DEFAULT-VALUE}; CUDA "
+                    + "needs the -Pgpu build)")
+    String device;
+
     @Option(names = "--workers", defaultValue = "1", description = "loader threads (default: ${DEFAULT-VALUE})")
     int workers;
 
@@ -106,7 +111,7 @@ final class DemoCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         PrintWriter stdout = spec.commandLine().getOut(), stderr = spec.commandLine().getErr();
         String name = preset == null ? "default" : preset.full ? "full" : preset.smoke ? "smoke" : "default";
-        Demo.Builder b = Demo.preset(name).out(out).cache(cache).workers(workers).threads(threads).log(m -> {
+        Demo.Builder b = Demo.preset(name).out(out).cache(cache).workers(workers).threads(threads).device(device).log(m -> {
             stderr.println("demo: " + m);
             stderr.flush();
         });

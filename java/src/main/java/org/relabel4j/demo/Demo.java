@@ -26,6 +26,7 @@ import org.relabel4j.eval.RealLabels;
 import org.relabel4j.nd.DType;
 import org.relabel4j.ops.MapFormat;
 import org.relabel4j.store.LabelMapStoreWriter;
+import org.relabel4j.torch.Devices;
 import org.relabel4j.train.TrainConfig;
 import org.relabel4j.train.TrainListener;
 import org.relabel4j.train.Trainer;
@@ -86,7 +87,7 @@ public final class Demo {
             int testScenes, int teacherScenes, int teacherEpochs, int teacherWidth, int teacherSize, int annotateSize,
             int epochs, int studentWidth, int studentSize, int batchSize, double lr, double rrcMinimum,
             double smoothing, int oracleGrid, double oracleScale, List<Candidate> candidates, List<Integer> seeds,
-            int workers, int threads) {}
+            int workers, int threads, String device) {}
 
     /** One trained student: method, seed, the pooling setting (ReLabel), val and test numbers, its run directory. */
     public record StudentRun(String method, int seed, Candidate candidate, double valTop1, double testTop1,
@@ -150,6 +151,7 @@ public final class Demo {
         long t0 = System.nanoTime();
         Files.createDirectories(o.out());
         Files.createDirectories(o.cache());
+        if (!o.device().equals("cpu")) Devices.torchDevice(o.device());  // a missing GPU fails before any work
         FashionMnist.Data data = FashionMnist.load(o.fashionMnist());
         deleteTree(o.out().resolve("students"));  // this run's students only, not a previous run's other candidates
         log.accept(String.format(Locale.ROOT, "data: Fashion-MNIST from %s (%d train, %d test items)", data.dir(),
@@ -278,7 +280,7 @@ public final class Demo {
         if (LabelMapStoreWriter.unfinished(out)) LabelMapStoreWriter.discard(out);
         try (Classifier teacher = Models.load("small-cnn", teacherRun.resolve("model.pth"), FashionMnist.CLASSES.size())) {
             Annotator a = Annotator.builder(teacher).teacherName("demo teacher " + teacherRun.getFileName())
-                    .size(o.annotateSize()).k(5).batchSize(o.batchSize()).workers(Math.max(2, o.workers()))
+                    .size(o.annotateSize()).k(5).batchSize(o.batchSize()).workers(Math.max(2, o.workers())).device(o.device())
                     .scoreType(DType.FLOAT16).log(m -> log.accept("annotate: " + m)).build();
             Annotator.Summary sum = a.run(ImageFolder.open(s.train()), out);
             log.accept(String.format(Locale.ROOT, "teacher maps: %d maps %s in %.1f s (teacher forward %.1f s, "
@@ -376,7 +378,8 @@ public final class Demo {
     private Trainer.Result train(List<String> overrides, Path dir, String what) throws IOException {
         List<String> all = new ArrayList<>(List.of("data.jitter=0", "data.lighting=0", "optim.warmup.epochs=0",
                 "optim.wd.base=5e-4", "util.checkpoint_every=0", "util.print_freq=1000000",
-                "compute.num_workers=" + o.workers(), "compute.threads=" + o.threads(), "util.out=" + dir));
+                "compute.num_workers=" + o.workers(), "compute.threads=" + o.threads(), "compute.device=" + o.device(),
+                "util.out=" + dir));
         all.addAll(overrides);
         TrainConfig config = TrainConfig.load("tiny", null, all);
         if (Files.exists(dir)) deleteTree(dir);
@@ -391,7 +394,8 @@ public final class Demo {
 
     private double[] evaluate(Dataset test, RealLabels real, Path model, int size) throws IOException {
         try (Classifier c = Models.load("small-cnn", model, FashionMnist.CLASSES.size())) {
-            Evaluator e = Evaluator.builder().size(size).cropPct(1.0).batchSize(256).workers(o.workers()).build();
+            Evaluator e = Evaluator.builder().size(size).cropPct(1.0).batchSize(256).workers(o.workers())
+                    .device(o.device()).build();
             Evaluator.Run run = e.run(c, test);
             Metrics.Accuracy acc = Metrics.accuracy(run.predictions());
             RealLabels.Result multi = real.evaluate(run.predictions());
@@ -445,6 +449,7 @@ public final class Demo {
         private int trainScenes = 6000, valScenes = 1000, testScenes = 2000, teacherScenes = 6000, teacherEpochs = 8,
                 teacherWidth = 24, teacherSize = 32, annotateSize = 48, epochs = 6, studentWidth = 16, studentSize = 24,
                 batchSize = 64, oracleGrid = 12, workers = 1, threads = 0;
+        private String device = "cpu";
         private double lr = 0.05, rrcMinimum = 0.08, smoothing = 0.1, oracleScale = 30;
         private List<Candidate> candidates = List.of(new Candidate("logits", 1, 0), new Candidate("logits", 0.3, 0),
                 new Candidate("probs", 1, 0));
@@ -568,6 +573,16 @@ public final class Demo {
             return this;
         }
 
+        /** Where the teacher, annotation, students and evaluation run: cpu, cuda or cuda:N (checked at run). */
+        public Builder device(String d) {
+            try {
+                device = Devices.name(Devices.parse(d));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("--" + e.getMessage(), e);
+            }
+            return this;
+        }
+
         public Builder log(Consumer<String> sink) {
             log = Objects.requireNonNull(sink);
             return this;
@@ -579,7 +594,7 @@ public final class Demo {
             Path c = cache != null ? cache : out.resolve("cache");
             return new Demo(new Options(fashionMnist, out, c, spec, trainScenes, valScenes, testScenes, teacherScenes,
                     teacherEpochs, teacherWidth, teacherSize, annotateSize, epochs, studentWidth, studentSize, batchSize,
-                    lr, rrcMinimum, smoothing, oracleGrid, oracleScale, candidates, seeds, workers, threads), log);
+                    lr, rrcMinimum, smoothing, oracleGrid, oracleScale, candidates, seeds, workers, threads, device), log);
         }
 
         private static void positive(String option, int v) {

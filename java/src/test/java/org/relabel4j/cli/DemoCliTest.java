@@ -96,11 +96,26 @@ class DemoCliTest {
     }
 
     @Test
+    void aMissingGpuFailsBeforeAnyWork() throws IOException {
+        assumeTrue(!Torch.cudaAvailable(), "this machine has a CUDA device");
+        Path o = tmp.resolve("o");
+        Run r = CliTest.relabel("demo", "--smoke", "--device", "cuda", "--out", o.toString());
+        assertEquals(2, r.code(), r.err());
+        assertTrue(r.err().contains("no CUDA device"), r.err());
+        Path cache = o.resolve("cache");
+        if (Files.exists(cache))
+            try (var entries = Files.list(cache)) {
+                assertEquals(0, entries.count(), "nothing was built in " + cache);
+            }
+    }
+
+    @Test
     void badOptionsAreUsageErrors() {
         String[][] bad = {{"--items", "2-x"}, {"--items", "4-2"}, {"--scale", "0.7-0.2"}, {"--candidates", "mean:1"},
-                {"--candidates", "logits:0"}, {"--epochs", "0"}, {"--seeds", "1,1"}, {"--oracle-grid", "100"}};
+                {"--candidates", "logits:0"}, {"--epochs", "0"}, {"--seeds", "1,1"}, {"--oracle-grid", "100"},
+                {"--device", "tpu"}};
         String[] expect = {"--items", "--items", "--scale", "logits or probs", "temperature", "--epochs", "--seeds",
-                "--oracle-grid"};
+                "--oracle-grid", "--device"};
         for (int i = 0; i < bad.length; ++i) {
             Run r = CliTest.relabel("demo", "--smoke", "--out", tmp.resolve("o").toString(), bad[i][0], bad[i][1]);
             assertEquals(2, r.code(), String.join(" ", bad[i]) + ": " + r.err());
