@@ -24,7 +24,9 @@ import org.relabel4j.eval.Evaluator;
 import org.relabel4j.eval.Metrics;
 import org.relabel4j.eval.RealLabels;
 import org.relabel4j.nd.DType;
+import org.relabel4j.nd.NdArray;
 import org.relabel4j.ops.MapFormat;
+import org.relabel4j.ops.TopK;
 import org.relabel4j.store.LabelMapStoreWriter;
 import org.relabel4j.torch.Devices;
 import org.relabel4j.train.TrainConfig;
@@ -306,47 +308,34 @@ public final class Demo {
         meta.put("scenes", s.root().getFileName().toString());
         if (LabelMapStoreWriter.unfinished(out)) LabelMapStoreWriter.discard(out);
         long t = System.nanoTime();
+        TopK topK = TopK.of(k, DType.FLOAT32, DType.INT32, 2);  // the annotator's op: torch.topk per cell
+        int cells = g * g, chunk = 512;
         try (LabelMapStoreWriter w = LabelMapStoreWriter.create(out, format, meta)) {
-            int chunk = 512;
             for (int from = 0; from < train.size(); from += chunk) {
-                int to = Math.min(train.size(), from + chunk);
-                float[][] sc = new float[to - from][];
-                int[][] id = new int[to - from][];
+                int n = Math.min(train.size(), from + chunk) - from;
+                float[] dense = new float[n * classes * cells];  // [n, C, g, g]
                 final int f0 = from;
-                IntStream.range(from, to).parallel().forEach(i -> {
-                    Scenes.Scene scene = train.get(i);
-                    float[] dense = Scenes.inkMap(Scenes.render(data.train(), scene, o.spec().canvas()), scene, classes,
+                IntStream.range(0, n).parallel().forEach(i -> {
+                    Scenes.Scene scene = train.get(f0 + i);
+                    float[] map = Scenes.inkMap(Scenes.render(data.train(), scene, o.spec().canvas()), scene, classes,
                             g, (float) o.oracleScale());
-                    float[] scores = new float[k * g * g];
-                    int[] ids = new int[k * g * g];
-                    topK(dense, classes, g * g, k, scores, ids);
-                    sc[i - f0] = scores;
-                    id[i - f0] = ids;
+                    System.arraycopy(map, 0, dense, i * classes * cells, classes * cells);
                 });
-                for (int i = from; i < to; ++i) w.append(train.get(i).key(), sc[i - from], id[i - from]);
+                TopK.Result top = topK.apply(NdArray.of(dense, n, classes, g, g));
+                float[] scores = top.scores().toFloatArray();
+                long[] ids = top.indices().toLongArray();
+                int per = k * cells;
+                for (int i = 0; i < n; ++i) {
+                    int[] id = new int[per];
+                    for (int j = 0; j < per; ++j) id[j] = (int) ids[i * per + j];
+                    w.append(train.get(from + i).key(), Arrays.copyOfRange(scores, i * per, (i + 1) * per), id);
+                }
             }
             w.finish();
         }
         log.accept(String.format(Locale.ROOT, "%s: %d maps %s in %.1f s -> %s", what, train.size(), format,
                 (System.nanoTime() - t) / 1e9, out));
         return out;
-    }
-
-    /** Per cell, the k largest of {@code classes} values (ties: lower class first), [k][cells] flat. */
-    static void topK(float[] dense, int classes, int cells, int k, float[] scores, int[] ids) {
-        Integer[] order = new Integer[classes];
-        for (int cell = 0; cell < cells; ++cell) {
-            for (int c = 0; c < classes; ++c) order[c] = c;
-            final int cc = cell;
-            Arrays.sort(order, (a, b) -> {
-                int cmp = Float.compare(dense[b * cells + cc], dense[a * cells + cc]);
-                return cmp != 0 ? cmp : Integer.compare(a, b);
-            });
-            for (int j = 0; j < k; ++j) {
-                scores[j * cells + cell] = dense[order[j] * cells + cell];
-                ids[j * cells + cell] = order[j];
-            }
-        }
     }
 
     // ---------------------------------------------------------------- students

@@ -9,7 +9,6 @@ import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -26,6 +25,7 @@ import org.knowm.xchart.style.markers.SeriesMarkers;
 import org.relabel4j.cli.RelabelCli;
 import org.relabel4j.demo.Demo.Candidate;
 import org.relabel4j.demo.Demo.StudentRun;
+import org.relabel4j.train.Trainer;
 
 /** The demo's report: {@code report.md}, {@code report.json}, {@code curves.png} and the label-map figures. */
 final class DemoReport {
@@ -159,7 +159,7 @@ final class DemoReport {
         w.println("- `show-teacher.png`, `show-oracle.png`: one training scene, the top classes of its teacher and "
                 + "oracle maps, and a crop's pooled soft target (`relabel show`).");
         w.flush();
-        writeAtomically(file, sw.toString());
+        Trainer.writeAtomically(file, sw.toString());
         return file;
     }
 
@@ -174,7 +174,7 @@ final class DemoReport {
         for (StudentRun r : runs) put(rs.addObject(), r).put("test_top1", r.testTop1()).put("test_multi", r.testMulti());
         ArrayNode cs = root.putArray("candidates");
         for (StudentRun r : candidates) put(cs.addObject(), r);
-        writeAtomically(file, JSON.writeValueAsString(root));
+        Trainer.writeAtomically(file, JSON.writeValueAsString(root));
         return file;
     }
 
@@ -251,17 +251,5 @@ final class DemoReport {
             out.add(png);
         }
         return out;
-    }
-
-    private static void writeAtomically(Path file, String text) throws IOException {
-        Path dir = file.toAbsolutePath().getParent();
-        Files.createDirectories(dir);
-        Path tmp = Files.createTempFile(dir, "." + file.getFileName(), ".tmp");
-        try {
-            Files.writeString(tmp, text, StandardCharsets.UTF_8);
-            Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
     }
 }

@@ -712,7 +712,8 @@ public final class Trainer {
         writeAtomically(file, JSON.writerWithDefaultPrettyPrinter().writeValueAsString(s) + "\n");
     }
 
-    static void writeAtomically(Path file, String text) throws IOException {
+    /** Writes a UTF-8 text file atomically: a temporary file next to it, then a rename (also the demo's report). */
+    public static void writeAtomically(Path file, String text) throws IOException {
         Path dir = file.toAbsolutePath().getParent();
         Files.createDirectories(dir);
         Path tmp = Files.createTempFile(dir, "." + file.getFileName(), ".tmp");
