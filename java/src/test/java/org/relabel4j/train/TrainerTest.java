@@ -13,16 +13,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.relabel4j.data.Dataset;
-import org.relabel4j.data.Datasets;
-import org.relabel4j.nd.DType;
-import org.relabel4j.ops.MapFormat;
 import org.relabel4j.store.LabelMapStore;
-import org.relabel4j.store.LabelMapStoreWriter;
 import org.relabel4j.torch.Torch;
 import org.relabel4j.train.model.Models;
 import org.relabel4j.train.model.StateDicts;
@@ -48,24 +42,7 @@ class TrainerTest {
 
     /** A store whose maps put {@code mapClass(label, i)} on top everywhere (k = 2, 4x4 cells). */
     static Path store(Path out, java.util.function.IntBinaryOperator mapClass) throws IOException {
-        Dataset ds = Datasets.open("imagefolder:" + data.resolve("train"));
-        MapFormat f = new MapFormat(3, 2, 4, 4, DType.FLOAT16, DType.UINT16);
-        try (LabelMapStoreWriter w = LabelMapStoreWriter.create(out, f, Map.of())) {
-            for (int i = 0; i < ds.size(); ++i) {
-                int top = mapClass.applyAsInt(ds.sample(i).label(), i);
-                float[] scores = new float[2 * 16];
-                int[] ids = new int[2 * 16];
-                for (int cell = 0; cell < 16; ++cell) {
-                    scores[cell] = 4f;
-                    ids[cell] = top;
-                    scores[16 + cell] = 1f + cell / 16f;
-                    ids[16 + cell] = (top + 1) % 3;
-                }
-                w.append(ds.sample(i).key(), scores, ids);
-            }
-            w.finish();
-        }
-        return out;
+        return TrainData.store(data, out, mapClass);
     }
 
     /** The tiny preset on the generated images, into {@code out}, with single-threaded compute (reproducible). */
