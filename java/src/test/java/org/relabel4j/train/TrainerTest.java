@@ -18,8 +18,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.relabel4j.store.LabelMapStore;
 import org.relabel4j.torch.Torch;
-import org.relabel4j.train.model.Models;
-import org.relabel4j.train.model.StateDicts;
+import org.relabel4j.model.Models;
+import org.relabel4j.model.StateDicts;
 
 /**
  * The trainer end to end on generated JPEGs: three classes told apart by color (noisy), 32 training images per

@@ -1,4 +1,4 @@
-package org.relabel4j.train.model;
+package org.relabel4j.model;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 

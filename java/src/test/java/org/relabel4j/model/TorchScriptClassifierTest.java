@@ -1,4 +1,4 @@
-package org.relabel4j.train.model;
+package org.relabel4j.model;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -24,8 +24,8 @@ import org.relabel4j.nd.NdArray;
 import org.relabel4j.torch.Tensors;
 import org.relabel4j.torch.Torch;
 import org.relabel4j.torchsave.TorchSaveWriter;
-import org.relabel4j.train.model.TorchScriptClassifier.Contract;
-import org.relabel4j.train.model.TorchScriptClassifier.Options;
+import org.relabel4j.model.TorchScriptClassifier.Contract;
+import org.relabel4j.model.TorchScriptClassifier.Options;
 
 /**
  * The TorchScript modules of make_torchscript.py (one tiny CNN under three contracts, 5 classes): contract

@@ -1,4 +1,4 @@
-package org.relabel4j.train.model;
+package org.relabel4j.model;
 
 /**
  * Construction options of the built-in models ({@link Models#create}).

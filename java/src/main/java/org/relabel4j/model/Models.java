@@ -1,4 +1,4 @@
-package org.relabel4j.train.model;
+package org.relabel4j.model;
 
 import java.io.IOException;
 import java.nio.file.Files;
