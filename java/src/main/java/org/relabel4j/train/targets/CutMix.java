@@ -1,4 +1,4 @@
-package org.relabel4j.train;
+package org.relabel4j.train.targets;
 
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
@@ -7,26 +7,38 @@ import org.relabel4j.nd.NdArray;
 
 /**
  * CutMix as the released ReLabel training applies it: with probability {@code prob} (and not during the last
- * {@code offEpochs} epochs), lambda ~ Beta(beta, beta), a box of side sqrt(1 - lambda) times the image centred at
- * a uniform point and clipped, the box pasted from a permutation of the batch, and the targets mixed by the
- * pasted area: lambda' t + (1 - lambda') t[perm] with lambda' = 1 - box area / image area (ReLabel targets are
- * mixed the same way). Every choice of a step comes from (seed, epoch, step).
+ * {@code offEpochs} of {@code epochs} epochs), lambda ~ Beta(beta, beta), a box of side sqrt(1 - lambda) times the
+ * image centred at a uniform point and clipped, the box pasted from a permutation of the batch, and the targets
+ * mixed by the pasted area: lambda' t + (1 - lambda') t[perm] with lambda' = 1 - box area / image area (ReLabel
+ * targets are mixed the same way). Every choice of a step comes from (seed, epoch, step).
+ *
+ * <p>Two jobs, at two points of a step: {@link #mixBatch} samples the step's mix and pastes the boxes into the
+ * images (before the model and any teacher see them; every objective trains on the mixed images), and {@link
+ * #apply}, the last {@link TargetTransform}, mixes the targets with the mix the batch carries. The functional forms
+ * are {@link #sample}, {@link #mixImages} and {@link #mixTargets}.
  */
-public final class CutMix {
-    private final double prob, beta;
-    private final int offEpochs, epochs;
-    private final long seed;
-
-    public CutMix(double prob, double beta, int offEpochs, int epochs, long seed) {
-        this.prob = prob;
-        this.beta = beta;
-        this.offEpochs = offEpochs;
-        this.epochs = epochs;
-        this.seed = seed;
-    }
-
+public record CutMix(double prob, double beta, int offEpochs, int epochs, long seed) implements TargetTransform {
     public boolean enabled() {
         return prob > 0 && beta > 0;
+    }
+
+    /** Samples the mix of step {@code step} and pastes it into {@code images} [B,C,H,W] in place; null: no mix. */
+    public Mix mixBatch(Tensor images, int epoch, long step) {
+        long[] shape = org.relabel4j.torch.Tensors.shape(images);
+        Mix mix = sample(epoch, step, (int) shape[0], (int) shape[2], (int) shape[3]);
+        if (mix != null) mixImages(images, mix);
+        return mix;
+    }
+
+    /** The batch's targets mixed by its {@link StepBatch#mix()} (unchanged when the step does not mix). */
+    @Override
+    public Tensor apply(Tensor targets, StepBatch batch) {
+        return batch.mix() == null ? targets : mixTargets(targets, batch.mix());
+    }
+
+    @Override
+    public String toString() {
+        return "CutMix (prob " + prob + ", beta " + beta + (offEpochs > 0 ? ", off for the last " + offEpochs + " epochs" : "") + ")";
     }
 
     /** One step's decision: rows [r1, r2) x columns [c1, c2) of sample i come from sample perm[i]. */
@@ -57,14 +69,14 @@ public final class CutMix {
     /** Pastes the box of the permuted batch into images [B,C,H,W] in place. */
     public static void mixImages(Tensor images, Mix m) {
         if (m.r2() <= m.r1() || m.c2() <= m.c1()) return;
-        Tensor index = Targets.toDeviceOf(NdArray.of(m.perm()), images);
+        Tensor index = StepBatch.toDeviceOf(NdArray.of(m.perm()), images);
         Tensor source = images.index_select(0, index).narrow(2, m.r1(), m.r2() - m.r1()).narrow(3, m.c1(), m.c2() - m.c1());
         images.narrow(2, m.r1(), m.r2() - m.r1()).narrow(3, m.c1(), m.c2() - m.c1()).copy_(source);
     }
 
     /** lambda' t + (1 - lambda') t[perm]. */
     public static Tensor mixTargets(Tensor targets, Mix m) {
-        Tensor index = Targets.toDeviceOf(NdArray.of(m.perm()), targets);
+        Tensor index = StepBatch.toDeviceOf(NdArray.of(m.perm()), targets);
         return targets.mul(new Scalar(m.lambda())).add(targets.index_select(0, index), new Scalar(1 - m.lambda()));
     }
 

@@ -1,9 +1,9 @@
-package org.relabel4j.train;
+package org.relabel4j.train.objective;
 
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 
-/** The losses of the trainer. */
+/** The losses of the built-in objectives, as functions of tensors. */
 public final class Losses {
     private Losses() {}
 
