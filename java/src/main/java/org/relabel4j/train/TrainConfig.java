@@ -144,6 +144,23 @@ public final class TrainConfig {
         return n.asBoolean();
     }
 
+    /** Every key of the configuration (the defaults list them all), dotted, in the defaults' order. */
+    public List<String> keys() {
+        List<String> out = new ArrayList<>();
+        collectKeys(tree, "", out);
+        return out;
+    }
+
+    private static void collectKeys(JsonNode node, String prefix, List<String> out) {
+        Iterator<Map.Entry<String, JsonNode>> it = node.fields();
+        while (it.hasNext()) {
+            Map.Entry<String, JsonNode> e = it.next();
+            String key = prefix.isEmpty() ? e.getKey() : prefix + "." + e.getKey();
+            if (e.getValue().isObject()) collectKeys(e.getValue(), key, out);
+            else out.add(key);
+        }
+    }
+
     /** The whole configuration as pretty JSON (saved beside every run). */
     public String toJson() {
         try {

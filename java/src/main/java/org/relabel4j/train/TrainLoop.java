@@ -163,7 +163,7 @@ final class TrainLoop {
         Tensor loaded = BatchTensors.images(batch, parts.device);
         Tensor images = plan.compute().channelsLast() ? loaded.contiguous(torch.MemoryFormat.ChannelsLast) : loaded;
         Tensor labels = StepBatch.toDeviceOf(batch.labels(), images);
-        CutMix.Mix mix = cutmix.mixBatch(images, epoch, state.step);
+        CutMix.Mix mix = cutmix == null ? null : cutmix.mixBatch(images, epoch, state.step);
         StepBatch sb = new StepBatch(batch, images, labels, mix, parts.classes);
         Objective objective = parts.objective;
         ModelOutputs outputs = ModelOutputs.forward(parts.model, images, objective.outputs(), parts.autocast);

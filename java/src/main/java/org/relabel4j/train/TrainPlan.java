@@ -9,7 +9,8 @@ import org.relabel4j.train.targets.CutMix;
  * What a run trains, read from its {@link TrainConfig} in one place: every key is read here, into the typed
  * settings of the part that uses it (or refused by the configuration's validation), and the rest of the trainer
  * reads the plan, never the configuration. Settings of a recipe that is off are not part of the plan ({@code
- * relabel}, {@code kd} null), so two plans are equal exactly when the runs would train the same thing the same way.
+ * relabel}, {@code kd}, {@code cutmix} null). The plan is a value: two runs with equal plans train the same thing
+ * the same way (which ConfigKeysTest uses to show that every key changes something).
  *
  * @param data the datasets, the training transform and the loader
  * @param model the student
@@ -38,7 +39,7 @@ public record TrainPlan(Data data, Model model, Targets targets, Optim optim, Lr
     /**
      * @param relabel ReLabel's pooled targets (null: one-hot labels)
      * @param labelSmoothing eps of label smoothing (0: off)
-     * @param cutmix CutMix (off unless its probability and beta are positive)
+     * @param cutmix CutMix (null: off, unless its probability and beta are both positive)
      * @param kd knowledge distillation (null: off), which excludes ReLabel, gt_mix and smoothing
      */
     public record Targets(Relabel relabel, double labelSmoothing, CutMix cutmix, Distill kd) {}
@@ -103,7 +104,7 @@ public record TrainPlan(Data data, Model model, Targets targets, Optim optim, Lr
                 c.number("kd.temperature")) : null;
         CutMix cutmix = new CutMix(c.number("data.cutmix.prob"), c.number("data.cutmix.beta"),
                 c.integer("data.cutmix.off_epoch"), epochs, seed);
-        return new Targets(relabel, c.number("optim.label_smoothing"), cutmix, kd);
+        return new Targets(relabel, c.number("optim.label_smoothing"), cutmix.enabled() ? cutmix : null, kd);
     }
 
     /** {@code data.train}, else the {@code train} folder of the ImageNet root {@code data.data_path}. */

@@ -6,6 +6,7 @@ import java.nio.file.Path;
 import java.util.Map;
 import java.util.Random;
 import java.util.function.IntBinaryOperator;
+import java.util.function.IntPredicate;
 import org.relabel4j.data.Dataset;
 import org.relabel4j.data.Datasets;
 import org.relabel4j.data.image.TestImages;
@@ -52,10 +53,16 @@ public final class TrainData {
      * the second class, the next one, scores lower and varies across cells).
      */
     public static Path store(Path root, Path out, IntBinaryOperator mapClass) throws IOException {
+        return store(root, out, mapClass, i -> true);
+    }
+
+    /** {@link #store(Path, Path, IntBinaryOperator)} with maps for the training images {@code i} that {@code keep}s. */
+    public static Path store(Path root, Path out, IntBinaryOperator mapClass, IntPredicate keep) throws IOException {
         Dataset ds = Datasets.open("imagefolder:" + root.resolve("train"));
         MapFormat f = new MapFormat(3, 2, 4, 4, DType.FLOAT16, DType.UINT16);
         try (LabelMapStoreWriter w = LabelMapStoreWriter.create(out, f, Map.of())) {
             for (int i = 0; i < ds.size(); ++i) {
+                if (!keep.test(i)) continue;
                 int top = mapClass.applyAsInt(ds.sample(i).label(), i);
                 float[] scores = new float[2 * 16];
                 int[] ids = new int[2 * 16];

@@ -178,9 +178,11 @@ class TrainerTest {
         assertTrue(good.valTop1() > 60, "maps of the label: " + good.valTop1());
         assertTrue(bad.valTop1() < 20, "maps of another class steer training away from the label: " + bad.valTop1());
         // gt_mix = 1 ignores the maps: the shifted store trains like one-hot labels.
+        Lines log = new Lines();
         Trainer.Result mixed = new Trainer(config(tmp.resolve("mixed"), "data.relabel.use=true",
-                "data.relabel.path=" + shifted, "data.relabel.gt_mix=1.0"), null, null).run(null);
+                "data.relabel.path=" + shifted, "data.relabel.gt_mix=1.0"), log, null).run(null);
         assertTrue(mixed.valTop1() > 60, "gt_mix 1: " + mixed.valTop1());
+        assertTrue(log.has("targets: ReLabel (LabelPooling), gt_mix 1.0"), String.join("\n", log.lines));
     }
 
     @Test
@@ -202,9 +204,11 @@ class TrainerTest {
         Path teacherRun = tmp.resolve("teacher");
         new Trainer(config(teacherRun), null, null).run(null);
         Lines log = new Lines();
+        // A store path left in the config (a ReLabel recipe's) is not opened: distillation reads no label maps.
         Trainer.Result r = new Trainer(config(tmp.resolve("kd"), "kd.use=true", "kd.teacher_arch=small-cnn",
-                "kd.teacher_checkpoint=" + teacherRun.resolve("model.pth"), "kd.temperature=2.0"), log, null).run(null);
-        assertTrue(log.has("knowledge distillation"), String.join("\n", log.lines));
+                "kd.teacher_checkpoint=" + teacherRun.resolve("model.pth"), "kd.temperature=2.0",
+                "data.relabel.path=" + tmp.resolve("absent.rlm")), log, null).run(null);
+        assertTrue(log.has("targets: knowledge distillation"), String.join("\n", log.lines));
         assertTrue(r.valTop1() > 60, "the student learns from the teacher alone: " + r.valTop1());
         for (JsonNode e : records(tmp.resolve("kd"), "epoch")) assertTrue(e.get("epoch_seconds").asDouble() > 0);
         // A teacher checkpoint of the wrong architecture is refused, naming the file.
