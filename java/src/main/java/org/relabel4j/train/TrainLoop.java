@@ -12,13 +12,9 @@ import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
-import org.relabel4j.data.Dataset;
-import org.relabel4j.data.SubsetDataset;
 import org.relabel4j.data.loader.Batch;
 import org.relabel4j.data.loader.BatchTensors;
 import org.relabel4j.data.loader.Loader;
-import org.relabel4j.eval.Evaluator;
-import org.relabel4j.eval.Metrics;
 import org.relabel4j.model.Classifier;
 import org.relabel4j.model.StateDicts;
 import org.relabel4j.torch.Devices;
@@ -244,31 +240,13 @@ final class TrainLoop {
         }
     }
 
-    /** Top-1/top-5 on the validation set into {@code rec}; with several ranks, each evaluates a shard and they sum. */
+    /** The run's validation into {@code rec}; the best score so far kept in the state. */
     private void validate(ObjectNode rec) {
-        int rank = plan.compute().rank(), world = plan.compute().worldSize();
-        Dataset mine = parts.val;
-        if (parallel != null && world > 1) {
-            int[] shard = new int[(mine.size() - rank + world - 1) / world];
-            for (int i = rank, j = 0; i < mine.size(); i += world, ++j) shard[j] = i;
-            mine = new SubsetDataset(parts.val, shard, "rank " + rank + " of " + world);
-        }
-        Metrics.Accuracy acc = new Metrics.Accuracy(0, 0, 0);
-        if (mine.size() > 0) {
-            Evaluator evaluator = Evaluator.builder().size(plan.data().imageSize()).cropPct(plan.data().cropRatio())
-                    .batchSize(plan.data().valBatchSize()).workers(Math.max(1, plan.data().workers()))
-                    .device(plan.compute().device()).log(listener::log).build();
-            acc = Metrics.accuracy(evaluator.run(parts.model, mine).predictions());
-        }
-        if (parallel != null) {
-            double[] sums = {acc.n(), acc.top1Correct(), acc.top5Correct()};
-            parallel.allReduceSum(sums);
-            acc = new Metrics.Accuracy((int) sums[0], (int) sums[1], (int) sums[2]);
-        }
-        lastTop1 = 100 * acc.top1();  // percent, as train_top1
-        lastTop5 = 100 * acc.top5();
-        rec.put("val_top1", lastTop1).put("val_top5", lastTop5).put("val_images", acc.n());
-        if (state.bestTop1 == null || lastTop1 > state.bestTop1) state.bestTop1 = lastTop1;
+        Validation.Result v = parts.validation.run(parts.model, parts.val, parallel);
+        rec.setAll(v.fields());
+        lastTop1 = v.fields().has("val_top1") ? v.fields().get("val_top1").asDouble() : null;
+        lastTop5 = v.fields().has("val_top5") ? v.fields().get("val_top5").asDouble() : null;
+        if (state.bestTop1 == null || v.score() > state.bestTop1) state.bestTop1 = v.score();
         parts.model.train(true);
     }
 

@@ -53,6 +53,8 @@ final class TrainSetup implements AutoCloseable {
     final int classes;
     final Classifier model;
     final Objective objective;
+    /** How the epochs are measured (null without a validation set). */
+    final Validation validation;
     final Optimizer optimizer;
     /** fp16's dynamic loss scaling (disabled otherwise). */
     final GradScaler scaler;
@@ -87,6 +89,7 @@ final class TrainSetup implements AutoCloseable {
             objective = opened(objective());
             if (teacher != null) opened.remove(teacher);  // the objective owns it now
             loader = opened(loader());
+            validation = val == null ? null : validation();
         } catch (IOException | RuntimeException | Error e) {
             close();
             throw e;
@@ -184,6 +187,13 @@ final class TrainSetup implements AutoCloseable {
                 : records != null ? new ResidentPooledTargets(pooling(), records, store.format()) : new LoaderPooledTargets();
         double gtMix = t.relabel() == null ? 0 : t.relabel().gtMix();
         return new SoftTargetObjective(TargetPipeline.of(source, gtMix, t.labelSmoothing(), t.cutmix()));
+    }
+
+    /** The run's validation, chosen with its objective: top-1/top-5 of the classifier. */
+    private Validation validation() {
+        TrainPlan.Data d = plan.data();
+        return new AccuracyValidation(d.imageSize(), d.cropRatio(), d.valBatchSize(), Math.max(1, d.workers()),
+                plan.compute().device(), listener::log);
     }
 
     /** The LabelPooling of data.relabel.* (softmax targets, 1x1). */

@@ -23,7 +23,8 @@ import org.relabel4j.train.targets.StepBatch;
  * label smoothing and CutMix) and {@link Distillation} (a teacher's softened outputs). A new objective (e.g.
  * multi-label BCE on pooled multi-label targets, or cross-entropy on dense S x S targets of the pre-pool map)
  * implements this interface, composes the target parts it needs, and is chosen where the trainer turns its plan
- * into parts ({@code TrainSetup}); the loop does not change.
+ * into parts ({@code TrainSetup}), together with what the epochs are validated by ({@code
+ * org.relabel4j.train.Validation}: top-1 today, mAP for multi-label); the loop does not change.
  *
  * <p>Every tensor an objective makes in a step belongs to the step's {@code PointerScope}. An objective that owns
  * native resources (a teacher) releases them in {@link #close()}.
