@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.relabel4j.torch.TestTensors.tensor;
+import static org.relabel4j.torch.TestTensors.values;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -42,13 +44,7 @@ class TrainPartsTest {
         Torch.init();
     }
 
-    static Tensor tensor(float[] values, long... shape) {
-        return Tensors.fromNdArray(NdArray.of(values).reshape(shape));
-    }
 
-    static float[] values(Tensor t) {
-        return Tensors.toNdArray(t.detach().contiguous()).toFloatArray();
-    }
 
     @Test
     void softTargetCrossEntropyIsTheHandComputation() {

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.relabel4j.torch.TestTensors.values;
 
 import java.util.EnumSet;
 import java.util.Set;
@@ -39,9 +40,6 @@ class ObjectivesTest {
         return new StepBatch(null, images, Tensors.fromNdArray(NdArray.of(labels)), null, 3);
     }
 
-    static float[] values(Tensor t) {
-        return Tensors.toNdArray(t.detach().contiguous()).toFloatArray();
-    }
 
     @Test
     void softTargetCrossEntropyOnThePipelinesTargets() {

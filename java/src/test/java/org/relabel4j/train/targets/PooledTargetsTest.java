@@ -3,6 +3,7 @@ package org.relabel4j.train.targets;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.relabel4j.torch.TestTensors.values;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -40,9 +41,6 @@ class PooledTargetsTest {
         TrainData.write(data);
     }
 
-    static float[] values(Tensor t) {
-        return Tensors.toNdArray(t.contiguous()).toFloatArray();
-    }
 
     /** Two batches of 16 crops from the store at {@code maps}; each source's targets compared with the loader's. */
     static int compare(Path maps, boolean allowMissing) throws IOException {

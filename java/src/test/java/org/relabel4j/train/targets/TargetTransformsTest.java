@@ -7,6 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.relabel4j.torch.TestTensors.tensor;
+import static org.relabel4j.torch.TestTensors.values;
 
 import java.util.List;
 import org.bytedeco.javacpp.PointerScope;
@@ -26,13 +28,7 @@ class TargetTransformsTest {
         Torch.init();
     }
 
-    static Tensor tensor(float[] values, long... shape) {
-        return Tensors.fromNdArray(NdArray.of(values).reshape(shape));
-    }
 
-    static float[] values(Tensor t) {
-        return Tensors.toNdArray(t.detach().contiguous()).toFloatArray();
-    }
 
     /** Labels 2 and 0 (a batch of 2 over 4 classes), no loader batch, the given mix. */
     static StepBatch batch(CutMix.Mix mix) {
