@@ -63,7 +63,8 @@ final class TrainSetup implements AutoCloseable {
     final Tensor records;
     private final TrainListener listener;
     private final Deque<AutoCloseable> opened = new ArrayDeque<>();
-    private LabelMapStore store;
+    /** The label-map store, open when ReLabel or label cleaning reads it (else null). */
+    private final LabelMapStore store;
     private Classifier teacher;
 
     /** Builds every part; {@code listener} receives the setup's log lines (label cleaning, checkpoint loading). */
@@ -77,7 +78,9 @@ final class TrainSetup implements AutoCloseable {
         scaler = new GradScaler(compute.amp().equals("fp16"), 65536, 2000);
         perRank = perRank(plan);
         try {
-            train = labelCleaning(Datasets.open(plan.data().train()));
+            Dataset all = Datasets.open(plan.data().train());
+            store = plan.data().labelMaps() == null ? null : opened(LabelMapStore.open(Path.of(plan.data().labelMaps())));
+            train = labelCleaning(all);
             val = plan.data().val() == null ? null : Datasets.open(plan.data().val(), train.classes());
             classes = classes();
             checkAutocast();
@@ -105,9 +108,8 @@ final class TrainSetup implements AutoCloseable {
         return batch / world;
     }
 
-    /** The training set, filtered by label cleaning when asked; opens the store when anything reads it. */
-    private Dataset labelCleaning(Dataset dataset) throws IOException {
-        if (plan.data().labelMaps() != null) store = opened(LabelMapStore.open(Path.of(plan.data().labelMaps())));
+    /** The training set, filtered by label cleaning when asked. */
+    private Dataset labelCleaning(Dataset dataset) {
         if (!plan.data().labelCleaning()) return dataset;
         Dataset kept = LabelCleaning.filter(dataset, store);
         listener.log(String.format(Locale.ROOT, "label cleaning kept %d of %d training images (%.1f%%)", kept.size(),
