@@ -41,9 +41,9 @@ import org.relabel4j.store.LabelMapStoreWriter;
 import org.relabel4j.torch.Devices;
 import org.relabel4j.torch.Tensors;
 import org.relabel4j.torch.Torch;
-import org.relabel4j.train.model.ModelOptions;
-import org.relabel4j.train.model.Models;
-import org.relabel4j.train.model.ModuleClassifier;
+import org.relabel4j.model.ModelOptions;
+import org.relabel4j.model.Models;
+import org.relabel4j.model.ModuleClassifier;
 
 /**
  * Annotation with a ResNet teacher (1000 classes, random weights: the time does not depend on them) on the CPU, or

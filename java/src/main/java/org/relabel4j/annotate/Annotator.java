@@ -39,7 +39,7 @@ import org.relabel4j.store.Shard;
 import org.relabel4j.torch.Devices;
 import org.relabel4j.torch.Tensors;
 import org.relabel4j.torch.Torch;
-import org.relabel4j.train.model.Classifier;
+import org.relabel4j.model.Classifier;
 
 /**
  * Writes a dataset's label maps with a teacher: ReLabel's label-map generation, which the released code never

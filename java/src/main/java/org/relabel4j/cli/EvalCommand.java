@@ -17,8 +17,8 @@ import org.relabel4j.eval.Predictions;
 import org.relabel4j.eval.RealLabels;
 import org.relabel4j.eval.ShankarLabels;
 import org.relabel4j.torch.Devices;
-import org.relabel4j.train.model.Classifier;
-import org.relabel4j.train.model.Models;
+import org.relabel4j.model.Classifier;
+import org.relabel4j.model.Models;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -30,7 +30,7 @@ import picocli.CommandLine.Spec;
                 + "accuracy (Beyer et al. 2020), with --shankar the multi-label accuracy (Shankar et al. 2020).",
                 "Prints a table; --out writes every metric (per-class included) as JSON. Exits 2 on bad input."})
 final class EvalCommand implements Callable<Integer> {
-    /** How --model/--checkpoint become a classifier (the train.model code; tests put their own here). */
+    /** How --model/--checkpoint become a classifier (org.relabel4j.model; tests put their own here). */
     static volatile ModelLoader models = Models::load;
 
     @Spec

@@ -32,8 +32,8 @@ import org.relabel4j.torch.Devices;
 import org.relabel4j.train.TrainConfig;
 import org.relabel4j.train.TrainListener;
 import org.relabel4j.train.Trainer;
-import org.relabel4j.train.model.Classifier;
-import org.relabel4j.train.model.Models;
+import org.relabel4j.model.Classifier;
+import org.relabel4j.model.Models;
 
 /**
  * The end-to-end ReLabel demo on Fashion-MNIST scenes, through the library's public API only:

@@ -17,7 +17,7 @@ import org.relabel4j.data.transform.Normalization;
 import org.relabel4j.nd.NdArray;
 import org.relabel4j.torch.Tensors;
 import org.relabel4j.torch.Torch;
-import org.relabel4j.train.model.Classifier;
+import org.relabel4j.model.Classifier;
 
 /**
  * Runs a {@link Classifier} over a dataset for evaluation: the {@link Loader} decodes and transforms the images in

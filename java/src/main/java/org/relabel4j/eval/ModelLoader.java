@@ -2,11 +2,11 @@ package org.relabel4j.eval;
 
 import java.io.IOException;
 import java.nio.file.Path;
-import org.relabel4j.train.model.Classifier;
+import org.relabel4j.model.Classifier;
 
 /**
  * Builds the classifier {@code relabel eval} evaluates from its command-line arguments: a hook between the
- * evaluation CLI and the model code ({@code org.relabel4j.train.model}), so that each can be built and tested on its
+ * evaluation CLI and the model code ({@code org.relabel4j.model}), so that each can be built and tested on its
  * own.
  */
 @FunctionalInterface

@@ -144,6 +144,23 @@ public final class TrainConfig {
         return n.asBoolean();
     }
 
+    /** Every key of the configuration (the defaults list them all), dotted, in the defaults' order. */
+    public List<String> keys() {
+        List<String> out = new ArrayList<>();
+        collectKeys(tree, "", out);
+        return out;
+    }
+
+    private static void collectKeys(JsonNode node, String prefix, List<String> out) {
+        Iterator<Map.Entry<String, JsonNode>> it = node.fields();
+        while (it.hasNext()) {
+            Map.Entry<String, JsonNode> e = it.next();
+            String key = prefix.isEmpty() ? e.getKey() : prefix + "." + e.getKey();
+            if (e.getValue().isObject()) collectKeys(e.getValue(), key, out);
+            else out.add(key);
+        }
+    }
+
     /** The whole configuration as pretty JSON (saved beside every run). */
     public String toJson() {
         try {
@@ -210,7 +227,19 @@ public final class TrainConfig {
         check(errors, !(bool("data.relabel.use") && string("data.relabel.path") == null),
                 "data.relabel.use needs data.relabel.path (a label-map store)");
         check(errors, !(bool("kd.use") && string("kd.teacher_arch") == null), "kd.use needs kd.teacher_arch");
-        check(errors, !(bool("kd.use") && bool("data.relabel.use")), "kd.use and data.relabel.use are exclusive");
+        // One objective per run: distillation trains on the teacher's outputs alone; no mix with other targets is defined.
+        check(errors, !(bool("kd.use") && bool("data.relabel.use")), "kd.use and data.relabel.use are exclusive "
+                + "(distillation trains on the teacher's outputs alone; no mix of teacher and ReLabel targets is defined)");
+        check(errors, !(bool("kd.use") && number("optim.label_smoothing") != 0), "kd.use and optim.label_smoothing "
+                + number("optim.label_smoothing") + " are exclusive (the teacher's softened outputs are the whole target)");
+        check(errors, !(bool("kd.use") && number("data.relabel.gt_mix") != 0), "kd.use and data.relabel.gt_mix "
+                + number("data.relabel.gt_mix") + " are exclusive (the teacher's outputs are the whole target)");
+        check(errors, !(number("data.relabel.gt_mix") != 0 && !bool("data.relabel.use")), "data.relabel.gt_mix "
+                + number("data.relabel.gt_mix") + " mixes the label into ReLabel targets: it needs data.relabel.use");
+        check(errors, "imagenet".equals(string("data.dataset")), "data.dataset must be 'imagenet' (the layout of "
+                + "data.data_path: train/ and val/ class folders), got " + get("data.dataset")
+                + "; for other datasets set data.train and data.val to a dataset SPEC");
+        check(errors, string("util.out") != null && !string("util.out").isEmpty(), "util.out must name the run directory");
         check(errors, !(bool("data.label_cleaning.use") && string("data.relabel.path") == null),
                 "data.label_cleaning.use needs data.relabel.path (the teacher's label maps)");
         check(errors, number("kd.temperature") > 0, "kd.temperature must be > 0");

@@ -23,7 +23,7 @@ import org.relabel4j.nd.NdArray;
 import org.relabel4j.store.LabelMap;
 import org.relabel4j.store.LabelMapStore;
 import org.relabel4j.torch.Tensors;
-import org.relabel4j.train.model.Classifier;
+import org.relabel4j.model.Classifier;
 
 /** Generated images for the annotation tests, and the reference: a direct dense forward + torch.topk in LibTorch. */
 public final class AnnotateTesting {

@@ -26,10 +26,10 @@ import org.relabel4j.store.LabelMapStore;
 import org.relabel4j.store.Shard;
 import org.relabel4j.store.StoreMerge;
 import org.relabel4j.torch.Torch;
-import org.relabel4j.train.model.ModelOptions;
-import org.relabel4j.train.model.Models;
-import org.relabel4j.train.model.ModuleClassifier;
-import org.relabel4j.train.model.TorchScriptClassifier;
+import org.relabel4j.model.ModelOptions;
+import org.relabel4j.model.Models;
+import org.relabel4j.model.ModuleClassifier;
+import org.relabel4j.model.TorchScriptClassifier;
 
 /** The annotator on a tiny generated dataset: maps equal a direct dense forward + torch.topk; resume; shards. */
 class AnnotatorTest {
@@ -109,7 +109,7 @@ class AnnotatorTest {
     @Test
     void torchScriptBackboneTeacher() throws IOException {
         // forward returns (features [B,16,h,w], fc.weight [5,16], fc.bias [5]): the classifier as a 1x1 conv.
-        Path file = AnnotateTesting.resource(tmp, "/org/relabel4j/train/model/ts_backbone.pt");
+        Path file = AnnotateTesting.resource(tmp, "/org/relabel4j/model/ts_backbone.pt");
         try (TorchScriptClassifier ts = TorchScriptClassifier.load(file)) {
             assertEquals(TorchScriptClassifier.Contract.BACKBONE, ts.contract());
             Path out = tmp.resolve("ts.rlm");

@@ -24,10 +24,10 @@ import org.relabel4j.data.Dataset;
 import org.relabel4j.data.Datasets;
 import org.relabel4j.store.LabelMapStore;
 import org.relabel4j.torch.Torch;
-import org.relabel4j.train.model.ModelOptions;
-import org.relabel4j.train.model.Models;
-import org.relabel4j.train.model.ModuleClassifier;
-import org.relabel4j.train.model.StateDicts;
+import org.relabel4j.model.ModelOptions;
+import org.relabel4j.model.Models;
+import org.relabel4j.model.ModuleClassifier;
+import org.relabel4j.model.StateDicts;
 
 /** `relabel annotate` then `relabel show`, end to end through the CLI; shards + merge; bad input. */
 class AnnotateCliTest {

@@ -23,9 +23,9 @@ import org.relabel4j.data.Datasets;
 import org.relabel4j.eval.Evaluator;
 import org.relabel4j.eval.Metrics;
 import org.relabel4j.eval.TestClassifiers;
-import org.relabel4j.train.model.ModuleClassifier;
-import org.relabel4j.train.model.Models;
-import org.relabel4j.train.model.StateDicts;
+import org.relabel4j.model.ModuleClassifier;
+import org.relabel4j.model.Models;
+import org.relabel4j.model.StateDicts;
 
 /** `relabel eval` end to end with a test model behind the {@link ModelLoader} hook. */
 class EvalCliTest {

@@ -8,7 +8,7 @@ import org.relabel4j.data.transform.Normalization;
 import org.relabel4j.nd.NdArray;
 import org.relabel4j.torch.Tensors;
 import org.relabel4j.torch.Torch;
-import org.relabel4j.train.model.Classifier;
+import org.relabel4j.model.Classifier;
 
 /** Classifiers for tests: logits computed on the host from the image's mean color, no parameters. */
 public final class TestClassifiers {

@@ -3,8 +3,16 @@ package org.relabel4j.train;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Map;
 import java.util.Random;
+import java.util.function.IntBinaryOperator;
+import java.util.function.IntPredicate;
+import org.relabel4j.data.Dataset;
+import org.relabel4j.data.Datasets;
 import org.relabel4j.data.image.TestImages;
+import org.relabel4j.nd.DType;
+import org.relabel4j.ops.MapFormat;
+import org.relabel4j.store.LabelMapStoreWriter;
 
 /** Generated training data: three classes (blue, green, red) of noisy 40x40 JPEGs, 32 train and 8 val per class. */
 public final class TrainData {
@@ -38,5 +46,36 @@ public final class TrainData {
                 }
             }
         }
+    }
+
+    /**
+     * A store over {@code root/train} whose maps put {@code mapClass(label, i)} on top everywhere (k = 2, 4x4 cells;
+     * the second class, the next one, scores lower and varies across cells).
+     */
+    public static Path store(Path root, Path out, IntBinaryOperator mapClass) throws IOException {
+        return store(root, out, mapClass, i -> true);
+    }
+
+    /** {@link #store(Path, Path, IntBinaryOperator)} with maps for the training images {@code i} that {@code keep}s. */
+    public static Path store(Path root, Path out, IntBinaryOperator mapClass, IntPredicate keep) throws IOException {
+        Dataset ds = Datasets.open("imagefolder:" + root.resolve("train"));
+        MapFormat f = new MapFormat(3, 2, 4, 4, DType.FLOAT16, DType.UINT16);
+        try (LabelMapStoreWriter w = LabelMapStoreWriter.create(out, f, Map.of())) {
+            for (int i = 0; i < ds.size(); ++i) {
+                if (!keep.test(i)) continue;
+                int top = mapClass.applyAsInt(ds.sample(i).label(), i);
+                float[] scores = new float[2 * 16];
+                int[] ids = new int[2 * 16];
+                for (int cell = 0; cell < 16; ++cell) {
+                    scores[cell] = 4f;
+                    ids[cell] = top;
+                    scores[16 + cell] = 1f + cell / 16f;
+                    ids[16 + cell] = (top + 1) % 3;
+                }
+                w.append(ds.sample(i).key(), scores, ids);
+            }
+            w.finish();
+        }
+        return out;
     }
 }

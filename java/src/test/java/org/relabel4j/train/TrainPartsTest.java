@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.relabel4j.torch.TestTensors.tensor;
+import static org.relabel4j.torch.TestTensors.values;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -22,10 +24,15 @@ import org.relabel4j.nd.DType;
 import org.relabel4j.nd.NdArray;
 import org.relabel4j.torch.Tensors;
 import org.relabel4j.torch.Torch;
+import org.relabel4j.train.objective.Losses;
 import org.relabel4j.train.optim.AdamP;
 import org.relabel4j.train.optim.AdamW;
 import org.relabel4j.train.optim.Optimizer;
 import org.relabel4j.train.optim.Sgd;
+import org.relabel4j.train.targets.CutMix;
+import org.relabel4j.train.targets.GtMix;
+import org.relabel4j.train.targets.LabelSmoothing;
+import org.relabel4j.train.targets.OneHotTargets;
 
 /** The trainer's parts against hand computations: losses, targets, CutMix, schedules, optimizers, config. */
 class TrainPartsTest {
@@ -37,13 +44,7 @@ class TrainPartsTest {
         Torch.init();
     }
 
-    static Tensor tensor(float[] values, long... shape) {
-        return Tensors.fromNdArray(NdArray.of(values).reshape(shape));
-    }
 
-    static float[] values(Tensor t) {
-        return Tensors.toNdArray(t.detach().contiguous()).toFloatArray();
-    }
 
     @Test
     void softTargetCrossEntropyIsTheHandComputation() {
@@ -82,22 +83,22 @@ class TrainPartsTest {
     @Test
     void baselinesTransformTargetsAsDefined() {
         try (PointerScope s = new PointerScope()) {
-            NdArray oneHot = Targets.oneHot(NdArray.of(new long[] {2, 0}), 4);
+            NdArray oneHot = OneHotTargets.of(NdArray.of(new long[] {2, 0}), 4);
             assertArrayEquals(new float[] {0, 0, 1, 0, 1, 0, 0, 0}, oneHot.toFloatArray());
-            assertThrows(IllegalArgumentException.class, () -> Targets.oneHot(NdArray.of(new long[] {4}), 4));
+            assertThrows(IllegalArgumentException.class, () -> OneHotTargets.of(NdArray.of(new long[] {4}), 4));
             Tensor hot = Tensors.fromNdArray(oneHot);
             // Label smoothing (released smooth_target): t (1 - eps) + eps / C.
             assertArrayEquals(new float[] {0.025f, 0.025f, 0.925f, 0.025f, 0.925f, 0.025f, 0.025f, 0.025f},
-                    values(Targets.smooth(hot, 0.1, 4)), 1e-6f);
-            assertTrue(Targets.smooth(hot, 0, 4) == hot, "eps 0 leaves the targets");
+                    values(LabelSmoothing.smooth(hot, 0.1, 4)), 1e-6f);
+            assertTrue(LabelSmoothing.smooth(hot, 0, 4) == hot, "eps 0 leaves the targets");
             // gt-mix: alpha one-hot + (1 - alpha) pooled.
             Tensor pooled = tensor(new float[] {0.1f, 0.2f, 0.3f, 0.4f, 0.25f, 0.25f, 0.25f, 0.25f}, 2, 4);
             assertArrayEquals(new float[] {0.075f, 0.15f, 0.475f, 0.3f, 0.4375f, 0.1875f, 0.1875f, 0.1875f},
-                    values(Targets.gtMix(pooled, hot, 0.25)), 1e-6f);
-            assertArrayEquals(values(pooled), values(Targets.gtMix(pooled, hot, 0)), 0f);
-            assertArrayEquals(values(hot), values(Targets.gtMix(pooled, hot, 1)), 0f);
+                    values(GtMix.mix(pooled, hot, 0.25)), 1e-6f);
+            assertArrayEquals(values(pooled), values(GtMix.mix(pooled, hot, 0)), 0f);
+            assertArrayEquals(values(hot), values(GtMix.mix(pooled, hot, 1)), 0f);
             // Smoothing a soft target keeps it a distribution.
-            float[] smoothed = values(Targets.smooth(pooled, 0.2, 4));
+            float[] smoothed = values(LabelSmoothing.smooth(pooled, 0.2, 4));
             assertEquals(1.0, smoothed[0] + smoothed[1] + smoothed[2] + smoothed[3], 1e-6);
         }
     }
@@ -144,7 +145,7 @@ class TrainPartsTest {
                         boolean inBox = y >= 2 && y < 5 && x >= 1 && x < 5;
                         assertEquals(inBox ? m.perm()[b] : b, out[b * 64 + y * 8 + x], 0f, "b " + b + " y " + y + " x " + x);
                     }
-            float[] t = values(CutMix.mixTargets(Tensors.fromNdArray(Targets.oneHot(NdArray.of(new long[] {0, 1, 2}), 3)), m));
+            float[] t = values(CutMix.mixTargets(Tensors.fromNdArray(OneHotTargets.of(NdArray.of(new long[] {0, 1, 2}), 3)), m));
             double l = m.lambda();
             assertArrayEquals(new float[] {(float) l, 0, (float) (1 - l), (float) (1 - l), (float) l, 0, 0, (float) (1 - l),
                     (float) l}, t, 1e-6f);
@@ -271,7 +272,8 @@ class TrainPartsTest {
         assertEquals("cos", r50.string("optim.lr.decay_type"));
         // A file over the preset, overrides over the file.
         Path file = Files.writeString(tmp.resolve("c.yaml"), "optim:\n  epochs: 7\n  lr:\n    init: 0.2\n");
-        TrainConfig c = TrainConfig.load("tiny", file, List.of("optim.lr.init=0.3", "data.relabel.gt_mix=0.5"));
+        TrainConfig c = TrainConfig.load("tiny", file, List.of("optim.lr.init=0.3", "data.relabel.use=true",
+                "data.relabel.path=maps.rlm", "data.relabel.gt_mix=0.5"));
         assertEquals(7, c.integer("optim.epochs"));
         assertEquals(0.3, c.number("optim.lr.init"));
         assertEquals(0.5, c.number("data.relabel.gt_mix"));
@@ -310,8 +312,8 @@ class TrainPartsTest {
 
     @Test
     void oneHotOfBadLabelNamesTheSample() {
-        var e = assertThrows(IllegalArgumentException.class, () -> Targets.oneHot(NdArray.of(new long[] {0, -1}), 3));
+        var e = assertThrows(IllegalArgumentException.class, () -> OneHotTargets.of(NdArray.of(new long[] {0, -1}), 3));
         assertTrue(e.getMessage().contains("sample 1") && e.getMessage().contains("-1"), e.getMessage());
-        assertEquals(DType.FLOAT32, Targets.oneHot(NdArray.of(new long[] {0}), 3).dtype());
+        assertEquals(DType.FLOAT32, OneHotTargets.of(NdArray.of(new long[] {0}), 3).dtype());
     }
 }

@@ -13,19 +13,13 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.relabel4j.data.Dataset;
-import org.relabel4j.data.Datasets;
-import org.relabel4j.nd.DType;
-import org.relabel4j.ops.MapFormat;
 import org.relabel4j.store.LabelMapStore;
-import org.relabel4j.store.LabelMapStoreWriter;
 import org.relabel4j.torch.Torch;
-import org.relabel4j.train.model.Models;
-import org.relabel4j.train.model.StateDicts;
+import org.relabel4j.model.Models;
+import org.relabel4j.model.StateDicts;
 
 /**
  * The trainer end to end on generated JPEGs: three classes told apart by color (noisy), 32 training images per
@@ -48,24 +42,7 @@ class TrainerTest {
 
     /** A store whose maps put {@code mapClass(label, i)} on top everywhere (k = 2, 4x4 cells). */
     static Path store(Path out, java.util.function.IntBinaryOperator mapClass) throws IOException {
-        Dataset ds = Datasets.open("imagefolder:" + data.resolve("train"));
-        MapFormat f = new MapFormat(3, 2, 4, 4, DType.FLOAT16, DType.UINT16);
-        try (LabelMapStoreWriter w = LabelMapStoreWriter.create(out, f, Map.of())) {
-            for (int i = 0; i < ds.size(); ++i) {
-                int top = mapClass.applyAsInt(ds.sample(i).label(), i);
-                float[] scores = new float[2 * 16];
-                int[] ids = new int[2 * 16];
-                for (int cell = 0; cell < 16; ++cell) {
-                    scores[cell] = 4f;
-                    ids[cell] = top;
-                    scores[16 + cell] = 1f + cell / 16f;
-                    ids[16 + cell] = (top + 1) % 3;
-                }
-                w.append(ds.sample(i).key(), scores, ids);
-            }
-            w.finish();
-        }
-        return out;
+        return TrainData.store(data, out, mapClass);
     }
 
     /** The tiny preset on the generated images, into {@code out}, with single-threaded compute (reproducible). */
@@ -201,9 +178,11 @@ class TrainerTest {
         assertTrue(good.valTop1() > 60, "maps of the label: " + good.valTop1());
         assertTrue(bad.valTop1() < 20, "maps of another class steer training away from the label: " + bad.valTop1());
         // gt_mix = 1 ignores the maps: the shifted store trains like one-hot labels.
+        Lines log = new Lines();
         Trainer.Result mixed = new Trainer(config(tmp.resolve("mixed"), "data.relabel.use=true",
-                "data.relabel.path=" + shifted, "data.relabel.gt_mix=1.0"), null, null).run(null);
+                "data.relabel.path=" + shifted, "data.relabel.gt_mix=1.0"), log, null).run(null);
         assertTrue(mixed.valTop1() > 60, "gt_mix 1: " + mixed.valTop1());
+        assertTrue(log.has("targets: ReLabel (LabelPooling), gt_mix 1.0"), String.join("\n", log.lines));
     }
 
     @Test
@@ -225,9 +204,11 @@ class TrainerTest {
         Path teacherRun = tmp.resolve("teacher");
         new Trainer(config(teacherRun), null, null).run(null);
         Lines log = new Lines();
+        // A store path left in the config (a ReLabel recipe's) is not opened: distillation reads no label maps.
         Trainer.Result r = new Trainer(config(tmp.resolve("kd"), "kd.use=true", "kd.teacher_arch=small-cnn",
-                "kd.teacher_checkpoint=" + teacherRun.resolve("model.pth"), "kd.temperature=2.0"), log, null).run(null);
-        assertTrue(log.has("knowledge distillation"), String.join("\n", log.lines));
+                "kd.teacher_checkpoint=" + teacherRun.resolve("model.pth"), "kd.temperature=2.0",
+                "data.relabel.path=" + tmp.resolve("absent.rlm")), log, null).run(null);
+        assertTrue(log.has("targets: knowledge distillation"), String.join("\n", log.lines));
         assertTrue(r.valTop1() > 60, "the student learns from the teacher alone: " + r.valTop1());
         for (JsonNode e : records(tmp.resolve("kd"), "epoch")) assertTrue(e.get("epoch_seconds").asDouble() > 0);
         // A teacher checkpoint of the wrong architecture is refused, naming the file.

@@ -38,8 +38,8 @@ import org.relabel4j.data.loader.Loader;
 import org.relabel4j.data.transform.TrainTransform;
 import org.relabel4j.torch.Torch;
 import org.relabel4j.train.TrainData;
-import org.relabel4j.train.model.Classifier;
-import org.relabel4j.train.model.Models;
+import org.relabel4j.model.Classifier;
+import org.relabel4j.model.Models;
 
 /**
  * Data-parallel training on PyTorch's c10d, Gloo over 127.0.0.1: {@code relabel launch} (run in this JVM) starts
