@@ -37,6 +37,7 @@ import org.relabel4j.eval.Metrics;
 import org.relabel4j.nd.NdArray;
 import org.relabel4j.ops.LabelPooling;
 import org.relabel4j.store.LabelMapStore;
+import org.relabel4j.store.StoreChangedException;
 import org.relabel4j.torch.Devices;
 import org.relabel4j.torch.Tensors;
 import org.relabel4j.torch.Torch;
@@ -349,6 +350,13 @@ public final class Trainer {
                                         if (scaler.enabled()) rec.put("loss_scale", scaler.scale());
                                         log.write(rec);
                                     }
+                                } catch (java.io.UncheckedIOException e) {
+                                    if (!(e.getCause() instanceof StoreChangedException)) throw e;
+                                    // the label-map store changed under the loader: keep the steps done, then stop
+                                    boolean save = chief && config.integer("util.checkpoint_every") > 0;
+                                    if (save) saveCheckpoint(checkpointFile, model, optimizer, scaler, epoch, b, step,
+                                            bestTop1, es, t0);
+                                    throw storeChanged(e.getCause(), save ? checkpointFile : null, out, epoch, b, step);
                                 }
                                 lastLoss = r.loss;
                                 ++step;
@@ -651,6 +659,15 @@ public final class Trainer {
     }
 
     // ---------------------------------------------------------------- checkpoints
+
+    /** The error that ends a run whose label-map store changed on disk, saying where its checkpoint is (if any). */
+    private static IOException storeChanged(Throwable cause, Path checkpoint, Path out, int epoch, int batch, long step) {
+        String where = String.format(Locale.ROOT, "epoch %d, batch %d, step %d", epoch + 1, batch, step);
+        return new IOException(cause.getMessage() + (checkpoint != null ? "; the run stopped at " + where
+                + " with its checkpoint saved to " + checkpoint + ": once the store is restored, continue with "
+                + "`relabel train --resume " + out + "`" : "; the run stopped at " + where + " without a checkpoint "
+                + "(util.checkpoint_every is 0, or this rank does not write them)"), cause);
+    }
 
     private void saveCheckpoint(Path file, Classifier model, Optimizer optimizer, GradScaler scaler, int epoch, int batch,
             long step, Double bestTop1, EpochStats partial, long t0) throws IOException {

@@ -366,9 +366,19 @@ public final class Loader implements AutoCloseable {
         return out;
     }
 
+    /**
+     * Stops the workers and waits for the batches they are assembling (up to a minute): a worker may be reading the
+     * label-map store, which the caller closes (unmaps) next.
+     */
     @Override
     public void close() {
         pool.shutdownNow();
+        try {
+            if (!pool.awaitTermination(60, java.util.concurrent.TimeUnit.SECONDS))
+                log.accept("loader workers still running 60 s after close");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     /** Loader options. */
