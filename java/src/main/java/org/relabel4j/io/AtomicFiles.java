@@ -3,6 +3,7 @@ package org.relabel4j.io;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.file.AccessDeniedException;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -30,7 +31,7 @@ public final class AtomicFiles {
         if (Files.isDirectory(abs)) throw new IOException(out + ": is a directory, expected a file to write");
         Path tmp = null;
         try {
-            if (dir != null) Files.createDirectories(dir);
+            if (dir != null) createDirectories(out, dir);
             tmp = Files.createTempFile(dir, "." + abs.getFileName(), ".tmp");
             body.write(tmp);
             try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
@@ -38,6 +39,8 @@ public final class AtomicFiles {
             }
             Files.move(tmp, abs, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
             tmp = null;
+        } catch (CannotWrite e) {
+            throw e;
         } catch (FileSystemException e) {
             // name the output (and the directory, when that is what refused), never the temporary file
             Path file = e.getFile() == null ? null : Path.of(e.getFile()).toAbsolutePath();
@@ -45,11 +48,29 @@ public final class AtomicFiles {
                     && file.getFileName().toString().startsWith("." + abs.getFileName()));
             String detail = !ours ? " (" + e.getFile() + ")"
                     : e instanceof AccessDeniedException && dir != null ? " (directory " + dir + ")" : "";
-            throw new IOException(out + ": cannot write: " + FileChecks.reason(e) + detail, e);
+            throw new CannotWrite(out, FileChecks.reason(e) + detail, e);
         } catch (IOException e) {
-            throw new IOException(out + ": cannot write: " + e.getMessage(), e);
+            throw new CannotWrite(out, e.getMessage(), e);
         } finally {
             if (tmp != null) Files.deleteIfExists(tmp);
+        }
+    }
+
+    /** Creates the output's directory; a file in its way is named. */
+    public static void createDirectories(Path out, Path dir) throws IOException {
+        try {
+            Files.createDirectories(dir);
+        } catch (FileAlreadyExistsException e) {
+            throw new CannotWrite(out, e.getFile() + " is not a directory", e);
+        } catch (FileSystemException e) {
+            throw new CannotWrite(out, FileChecks.reason(e) + (e.getFile() == null ? "" : " (" + e.getFile() + ")"), e);
+        }
+    }
+
+    /** An output that cannot be written: "OUT: cannot write: reason". */
+    public static final class CannotWrite extends IOException {
+        CannotWrite(Path out, String why, Throwable cause) {
+            super(out + ": cannot write: " + why, cause);
         }
     }
 }

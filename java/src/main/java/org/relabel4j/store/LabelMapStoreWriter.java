@@ -16,6 +16,7 @@ import java.time.Instant;
 import java.util.Arrays;
 import java.util.Map;
 import java.util.zip.CRC32C;
+import org.relabel4j.io.AtomicFiles;
 import org.relabel4j.ops.MapFormat;
 
 /**
@@ -226,8 +227,13 @@ public final class LabelMapStoreWriter implements Closeable {
     private static LabelMapStoreWriter start(Path out, MapFormat format, String metadataJson) throws IOException {
         Path partial = sibling(out, PARTIAL), journalPath = sibling(out, JOURNAL);
         Path dir = out.toAbsolutePath().getParent();
-        if (dir != null) Files.createDirectories(dir);
-        StoreLock lock = StoreLock.create(partial);  // created and locked at once: a second writer sees it busy
+        if (dir != null) AtomicFiles.createDirectories(out, dir);
+        StoreLock lock;
+        try {
+            lock = StoreLock.create(partial);  // created and locked at once: a second writer sees it busy
+        } catch (StoreException e) {
+            throw new StoreException(out, "cannot write: " + e.getMessage(), e);
+        }
         if (lock == null) throw anotherWriter(out);
         FileChannel data, journal;
         try {

@@ -301,8 +301,19 @@ public final class Loader implements AutoCloseable {
         NdArray recordArray = NdArray.of(Arrays.copyOf(records, n));
         NdArray targets = null;
         long t2 = System.nanoTime();
-        if (store != null && pooling != null && n > 0)
-            targets = targets(recordArray, labelArray, boxArray, flipArray, full.targets().view(n));
+        if (store != null && pooling != null && n > 0) {
+            try {
+                targets = targets(recordArray, labelArray, boxArray, flipArray, full.targets().view(n));
+            } catch (IllegalArgumentException e) {  // the native check of a record's class ids: name the store
+                recycle(full);
+                java.util.regex.Matcher m = java.util.regex.Pattern.compile("of map (\\d+) ").matcher(e.getMessage());
+                int i = m.find() ? Integer.parseInt(m.group(1)) : -1;
+                for (int j = 0; j < n; ++j) if (recordArray.getLong(j) < 0) i = -1;  // then map i is not sample i
+                throw new IllegalArgumentException(store.path() + ": " + e.getMessage() + (i >= 0 && i < keys.size()
+                        ? " (map " + i + ": key '" + keys.get(i) + "', record " + recordArray.getLong(i) + ")" : "")
+                        + "; `relabel inspect --verify` checks every record", e);
+            }
+        }
         long t3 = System.nanoTime();
         labelNanos.addAndGet(t3 - t2);
         return new Batch(epoch, b, keys, images, boxArray, flipArray, labelArray, recordArray, targets, skippedHere,
