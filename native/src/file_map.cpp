@@ -81,8 +81,9 @@ extern "C" int32_t relabel_file_lock(const char *path, int32_t mode, int32_t cre
         close(f);
         return fail(RELABEL_ERR_BUSY, "%s is locked by another open file", path);
       }
-      // ENOLCK / EOPNOTSUPP / EINVAL: the file system keeps no flock locks; go on without one.
-      if (e != ENOLCK && e != EOPNOTSUPP && e != EINVAL) {
+      // ENOLCK / EOPNOTSUPP / EINVAL / ENOSYS (e.g. Lustre mounted without -o flock): the file system keeps no
+      // flock locks; go on without one.
+      if (e != ENOLCK && e != EOPNOTSUPP && e != EINVAL && e != ENOSYS) {
         close(f);
         return fail(RELABEL_ERR_ARGUMENT, "cannot lock %s: %s", path, std::strerror(e));
       }

@@ -91,8 +91,8 @@ public final class LabelMapStoreWriter implements Closeable {
         if (unfinished != null) {
             unfinished.close();
             throw new StoreException(out, "an unfinished " + partial.getFileName() + " exists (a run that stopped "
-                    + "before finishing left it): continue it (relabel import --resume; annotate continues it when run "
-                    + "again) or delete it");
+                    + "before finishing left it): continue it (`relabel import --resume`; annotate continues it when run "
+                    + "again) or delete it and its .journal");
         }
         checkReplaceable(out);
         return start(out, format, metadataJson(format, metadata));
