@@ -64,7 +64,9 @@ extern "C" int32_t relabel_file_lock(const char *path, int32_t mode, int32_t cre
   if (path == nullptr || fd == nullptr || mode < 0 || mode > 2)
     return fail(RELABEL_ERR_ARGUMENT, "relabel_file_lock: bad argument");
   *fd = -1;
-  const int f = create ? open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644) : open(path, O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: a FIFO given as a store must not block the open (mapping it then fails: not a regular file)
+  const int f = create ? open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644)
+                       : open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (f < 0) {
     const int e = errno;
     if (create && e == EEXIST) return fail(RELABEL_ERR_BUSY, "%s exists", path);

@@ -26,6 +26,7 @@ public final class Npy {
     /** Reads a whole .npy file. Errors name the file and what is wrong with it. */
     public static NdArray read(Path file) throws IOException {
         if (Files.isDirectory(file)) throw bad(file, "is a directory, expected a .npy file");
+        if (Files.exists(file) && !Files.isRegularFile(file)) throw bad(file, "is not a regular file (a device or a pipe?)");
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
             long size = ch.size();
             ByteBuffer head = ByteBuffer.allocate((int) Math.min(12, size)).order(ByteOrder.LITTLE_ENDIAN);

@@ -181,12 +181,18 @@ public final class LabelMapStoreWriter implements Closeable {
 
     /**
      * The metadata JSON an unfinished store at {@code out} was started with (from its journal), or null when there is
-     * none; lets a caller check its settings before {@link #resume}.
+     * none; lets a caller check its settings before {@link #resume}. A StoreBusyException when a live writer holds
+     * it (there is nothing to resume then).
      */
     public static String unfinishedMetadata(Path out) throws IOException {
         Path journalPath = sibling(out, JOURNAL);
-        if (!Files.exists(sibling(out, PARTIAL)) || !Files.exists(journalPath)) return null;
-        try (FileChannel journal = FileChannel.open(journalPath, StandardOpenOption.READ)) {
+        StoreLock lock = lockUnfinished(out);
+        if (lock == null) return null;
+        if (!Files.exists(journalPath)) {
+            lock.close();
+            return null;
+        }
+        try (lock; FileChannel journal = FileChannel.open(journalPath, StandardOpenOption.READ)) {
             ByteBuffer head = ByteBuffer.allocate(12).order(ByteOrder.LITTLE_ENDIAN);
             while (head.hasRemaining() && journal.read(head, head.position()) > 0) {
                 // fill the header

@@ -219,6 +219,11 @@ class HostileInputTest {
             Files.createSymbolicLink(d.resolve("link.npy"), d.resolve("boxes.npy"));
             return new Scenario(pool(d, "scores.npy", "link.npy"));
         }));
+        cases.add(exits("pool: --out is a hard link to --indices", 2, List.of("indices.npy", "same file"), d -> {
+            poolInputs(d);
+            Files.createLink(d.resolve("hard.npy"), d.resolve("indices.npy"));
+            return new Scenario(pool(d, "scores.npy", "hard.npy"));
+        }));
         cases.add(exits("pool: --check is --out", 2, List.of("out.npy", "same file", "--check"), d ->
                 new Scenario(pool(poolInputs(d), "scores.npy", "out.npy", "--check", d.resolve("out.npy").toString()))));
         cases.add(exits("pool: missing input", 2, List.of("nonexist.npy", "no such file"), d ->
