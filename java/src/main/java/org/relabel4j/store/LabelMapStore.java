@@ -33,7 +33,7 @@ import org.relabel4j.torch.Torch;
  * concurrent readers; a store being written is invisible until its writer renames it into place.
  *
  * <p>While open, the store holds a shared lock on its file that this library's writers respect (they refuse to
- * replace a store that is open; see {@link LabelMapStoreWriter}), and every read through this class first checks
+ * replace a store that is open; see {@link LabelMapStoreWriter}), and every read of records through this class first checks
  * that no other program truncated or rewrote the file in place ({@link #checkUnchanged()}: one fstat), so that such
  * a change ends the read with a {@link StoreChangedException} instead of a fault of the process on a page the
  * truncation cut off. docs/reliability.md lists what is checked where.
@@ -201,7 +201,7 @@ public final class LabelMapStore implements Closeable {
     /**
      * Fails when another program truncated or rewrote the file since it was opened (its size or modification time
      * differ from the mapping's): the records would no longer be what was checked, and pages a truncation cut off
-     * would fault the process. One fstat; every read of this class calls it first.
+     * would fault the process. One fstat; every read of records ({@link #map}, {@link #gather}, {@link #records()} gathers, {@link #verify}, merges) calls it first.
      */
     public void checkUnchanged() throws StoreException {
         long[] now = lock.stat();

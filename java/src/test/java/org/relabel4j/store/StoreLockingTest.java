@@ -88,13 +88,18 @@ class StoreLockingTest {
         assertFalse(e instanceof StoreBusyException);
         assertTrue(e.getMessage().contains("an unfinished s.rlm.partial exists") && e.getMessage().contains("--resume"),
                 e.getMessage());
+        assertEquals(9, resumeAndFinish(out, 7, 7, 9));
+    }
+
+    /** Resumes the unfinished store at out (it must keep {@code kept} records), appends [from, to), finishes. */
+    static long resumeAndFinish(Path out, long kept, int from, int to) throws IOException {
         try (LabelMapStoreWriter w = LabelMapStoreWriter.resume(out, F, Map.of())) {
-            assertEquals(7, w.count());
-            append(w, 7, 9);
+            assertEquals(kept, w.count(), "the records kept for --resume");
+            append(w, from, to);
             w.finish();
         }
         try (LabelMapStore s = LabelMapStore.open(out)) {
-            assertEquals(9, s.size());
+            return s.size();
         }
     }
 
@@ -117,13 +122,7 @@ class StoreLockingTest {
         }
         w.close();
         assertArrayEquals(before, Files.readAllBytes(out), "the store in use is untouched");
-        try (LabelMapStoreWriter again = LabelMapStoreWriter.resume(out, F, Map.of())) {
-            assertEquals(3, again.count(), "the refused finish kept its records for --resume");
-            again.finish();
-        }
-        try (LabelMapStore s = LabelMapStore.open(out)) {
-            assertEquals(3, s.size());
-        }
+        assertEquals(3, resumeAndFinish(out, 3, 3, 3), "the refused finish kept its records");
     }
 
     @Test
