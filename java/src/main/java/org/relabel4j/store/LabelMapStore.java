@@ -201,7 +201,8 @@ public final class LabelMapStore implements Closeable {
     /**
      * Fails when another program truncated or rewrote the file since it was opened (its size or modification time
      * differ from the mapping's): the records would no longer be what was checked, and pages a truncation cut off
-     * would fault the process. One fstat; every read of records ({@link #map}, {@link #gather}, {@link #records()} gathers, {@link #verify}, merges) calls it first.
+     * would fault the process. One fstat; every read of records calls it first ({@link #map}, {@link #gather},
+     * gathers from {@link #records()}, {@link #verify}, merges).
      */
     public void checkUnchanged() throws StoreException {
         long[] now = lock.stat();
