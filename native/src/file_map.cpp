@@ -64,9 +64,16 @@ extern "C" int32_t relabel_file_lock(const char *path, int32_t mode, int32_t cre
   if (path == nullptr || fd == nullptr || mode < 0 || mode > 2)
     return fail(RELABEL_ERR_ARGUMENT, "relabel_file_lock: bad argument");
   *fd = -1;
-  // O_NONBLOCK: a FIFO given as a store must not block the open (mapping it then fails: not a regular file)
-  const int f = create ? open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644)
-                       : open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  // O_NONBLOCK: a FIFO given as a store must not block the open (mapping it then fails: not a regular file).
+  // An exclusive lock is taken through a writable descriptor where the file allows one: NFS emulates flock with
+  // POSIX locks, whose exclusive kind needs write access.
+  int f;
+  if (create) {
+    f = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  } else {
+    f = mode == 2 ? open(path, O_RDWR | O_CLOEXEC | O_NONBLOCK) : -1;
+    if (f < 0) f = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  }
   if (f < 0) {
     const int e = errno;
     if (create && e == EEXIST) return fail(RELABEL_ERR_BUSY, "%s exists", path);
@@ -83,9 +90,9 @@ extern "C" int32_t relabel_file_lock(const char *path, int32_t mode, int32_t cre
         close(f);
         return fail(RELABEL_ERR_BUSY, "%s is locked by another open file", path);
       }
-      // ENOLCK / EOPNOTSUPP / EINVAL / ENOSYS (e.g. Lustre mounted without -o flock): the file system keeps no
-      // flock locks; go on without one.
-      if (e != ENOLCK && e != EOPNOTSUPP && e != EINVAL && e != ENOSYS) {
+      // ENOLCK / EOPNOTSUPP / EINVAL / ENOSYS (e.g. Lustre mounted without -o flock), EBADF (an exclusive lock on
+      // a read-only descriptor over NFS): the file system keeps no such lock for us; go on without one.
+      if (e != ENOLCK && e != EOPNOTSUPP && e != EINVAL && e != ENOSYS && e != EBADF) {
         close(f);
         return fail(RELABEL_ERR_ARGUMENT, "cannot lock %s: %s", path, std::strerror(e));
       }

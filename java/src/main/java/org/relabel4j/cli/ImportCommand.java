@@ -71,14 +71,16 @@ final class ImportCommand implements Callable<Integer> {
         Map<String, Object> meta = new LinkedHashMap<>();
         meta.put("command", "relabel " + String.join(" ", spec.commandLine().getParseResult().originalArgs()));
         meta.put("box_convention", "xyxy-normalized");
+        LabelMapImport.Options options = new LabelMapImport.Options(source, src, target, classes,
+                StoreCommand.parseScoreDtype(scoreDtype), n, strict, s, resume, overwrite, meta);
+        LabelMapImport.checkOutput(options);  // before listing a tree of a million files
         List<Path> files = LabelMapImport.listFiles(src);
         long total = s == null ? files.size() : s.slice(files).size();
         PrintWriter err = spec.commandLine().getErr();
         LabelMapImport.Result r;
         double seconds;
         try (Progress progress = Progress.start("import", total, "files", err)) {
-            r = LabelMapImport.run(new LabelMapImport.Options(source, src, target, classes,
-                    StoreCommand.parseScoreDtype(scoreDtype), n, strict, s, resume, overwrite, meta), progress::stepTo);
+            r = LabelMapImport.run(options, progress::stepTo);
             seconds = progress.seconds();
         }
         PrintWriter o = spec.commandLine().getOut();

@@ -163,8 +163,11 @@ public final class LabelMapImport {
         }
     }
 
-    /** A finished store at the output: replaced only with overwrite, never "resumed" (it has nothing left to do). */
-    private static void checkOutput(Options o) throws IOException {
+    /**
+     * Fails when the output is a finished store and neither {@code overwrite} says to replace it nor is there
+     * anything to {@code resume} (it is complete); {@link #run} checks it first.
+     */
+    public static void checkOutput(Options o) throws IOException {
         Path out = o.out();
         if (!Files.exists(out) || LabelMapStoreWriter.unfinished(out)) return;
         if (Files.isDirectory(out)) throw new StoreException(out, "is a directory: --out names the store file");
