@@ -33,10 +33,10 @@ import org.relabel4j.torch.Torch;
  * concurrent readers; a store being written is invisible until its writer renames it into place.
  *
  * <p>While open, the store holds a shared lock on its file that this library's writers respect (they refuse to
- * replace a store that is open; see {@link LabelMapStoreWriter}), and every read of records through this class first checks
- * that no other program truncated or rewrote the file in place ({@link #checkUnchanged()}: one fstat), so that such
- * a change ends the read with a {@link StoreChangedException} instead of a fault of the process on a page the
- * truncation cut off. docs/reliability.md lists what is checked where.
+ * replace a store that is open; see {@link LabelMapStoreWriter}), and every read of records through this class
+ * first checks that no other program truncated or rewrote the file in place ({@link #checkUnchanged()}: one
+ * fstat), so that such a change ends the read with a {@link StoreChangedException} instead of a fault of the
+ * process on a page the truncation cut off. docs/reliability.md lists what is checked where.
  */
 public final class LabelMapStore implements Closeable {
     private final Path path;
