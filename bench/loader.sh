@@ -68,7 +68,7 @@ for k, sc, ix in zip(keys, s, i):
     os.makedirs(os.path.dirname(p), exist_ok=True)
     torch.save(torch.stack([torch.from_numpy(sc.astype(np.float32)), torch.from_numpy(ix.astype(np.float32))]), p)
 PY
-"$root/bin/relabel" import --src "$work/pt" --out "$work/maps.rlm" >/dev/null
+"$root/bin/relabel" import --src "$work/pt" --out "$work/maps.rlm" --overwrite >/dev/null
 
 # 2. torchvision + PIL, one thread, the released training transform.
 $py - "$work/data" "$epochs" >"$work/torchvision.json" <<'PY'

@@ -4,6 +4,7 @@
 //                   flipped outputs, official box order, fp16 scores / uint16 ids, gather from records, threads
 //   topk_cpu        every case of shared/fixtures/topk (fp32 and fp16 outputs), fp16/bf16 inputs, ties
 //   errors          argument validation and data errors, with their messages
+//   files           file locks (shared/exclusive, create), stat, mapping an open file and seeing it truncated
 //   labelpool_cuda  the CUDA twins on the same fixtures, also against the CPU results
 //   topk_cuda
 // The CUDA suites exit 77 (ctest: skipped) with the reason when there is no usable device; fixture suites exit
@@ -13,6 +14,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <dirent.h>
+#include <unistd.h>
 #include <functional>
 #include <map>
 #include <random>
@@ -619,6 +621,51 @@ int suite_errors() {
   return 0;
 }
 
+int suite_files() {
+  char dir[] = "/tmp/relabel_files_XXXXXX";
+  EXPECT(mkdtemp(dir) != nullptr, "mkdtemp failed");
+  const std::string path = std::string(dir) + "/a.rlm";
+  int32_t w = -1, r1 = -1, r2 = -1, x = -1;
+  EXPECT(relabel_file_lock(path.c_str(), 2, 1, &w) == RELABEL_OK && w >= 0, "%s", relabel_last_error());
+  std::vector<char> bytes(3 * 4096, 7);
+  EXPECT(write(w, bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size()), "write failed");
+  // Created exclusively: a second create is busy; a reader is refused while the writer holds it.
+  EXPECT(relabel_file_lock(path.c_str(), 2, 1, &x) == RELABEL_ERR_BUSY && x == -1, "%s", relabel_last_error());
+  EXPECT(relabel_file_lock(path.c_str(), 1, 0, &r1) == RELABEL_ERR_BUSY, "%s", relabel_last_error());
+  EXPECT(relabel_file_close(w) == RELABEL_OK, "%s", relabel_last_error());
+  // Readers share; a writer is refused until both are gone.
+  EXPECT(relabel_file_lock(path.c_str(), 1, 0, &r1) == RELABEL_OK, "%s", relabel_last_error());
+  EXPECT(relabel_file_lock(path.c_str(), 1, 0, &r2) == RELABEL_OK, "%s", relabel_last_error());
+  EXPECT(relabel_file_lock(path.c_str(), 2, 0, &x) == RELABEL_ERR_BUSY &&
+             std::string(relabel_last_error()).find("is locked by another open file") != std::string::npos,
+         "%s", relabel_last_error());
+  int64_t info[4] = {0, 0, 0, 0}, by_path[4] = {0, 0, 0, 0};
+  EXPECT(relabel_file_stat(nullptr, r1, info) == RELABEL_OK && info[0] == 3 * 4096 && info[1] > 0, "%s",
+         relabel_last_error());
+  EXPECT(relabel_file_stat(path.c_str(), -1, by_path) == RELABEL_OK && by_path[2] == info[2] && by_path[3] == info[3],
+         "stat by path and by descriptor disagree");
+  void *base = nullptr;
+  int64_t size = 0;
+  EXPECT(relabel_file_map_fd(r1, &base, &size) == RELABEL_OK && size == 3 * 4096 && base != nullptr, "%s",
+         relabel_last_error());
+  EXPECT(base != nullptr && static_cast<const char *>(base)[5000] == 7, "mapped bytes differ");
+  // Another program truncates the file: the descriptor's size says so (touching the lost pages would fault).
+  EXPECT(truncate(path.c_str(), 4096) == 0, "truncate failed");
+  EXPECT(relabel_file_stat(nullptr, r1, info) == RELABEL_OK && info[0] == 4096, "size %lld after truncation",
+         static_cast<long long>(info[0]));
+  relabel_file_unmap(base, size);
+  relabel_file_close(r1);
+  relabel_file_close(r2);
+  EXPECT(relabel_file_lock(path.c_str(), 2, 0, &x) == RELABEL_OK, "%s", relabel_last_error());
+  relabel_file_close(x);
+  EXPECT(relabel_file_lock((std::string(dir) + "/missing").c_str(), 1, 0, &x) == RELABEL_ERR_ARGUMENT &&
+             std::string(relabel_last_error()).find("No such file") != std::string::npos,
+         "%s", relabel_last_error());
+  unlink(path.c_str());
+  rmdir(dir);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char **argv) {
@@ -629,6 +676,7 @@ int main(int argc, char **argv) {
       {"topk_cpu", [] { return suite_topk(false); }},
       {"topk_cuda", [] { return suite_topk(true); }},
       {"errors", suite_errors},
+      {"files", suite_files},
   };
   if (argc != 2 || suites.count(argv[1]) == 0) {
     std::printf("usage: relabel_tests SUITE\nsuites:");

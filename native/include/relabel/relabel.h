@@ -48,6 +48,7 @@ extern "C" {
 #define RELABEL_ERR_NO_CUDA 3   /* built without CUDA, or no usable device/driver */
 #define RELABEL_ERR_CUDA 4      /* a CUDA runtime call or kernel launch failed */
 #define RELABEL_ERR_MEMORY 5    /* host allocation failed */
+#define RELABEL_ERR_BUSY 6      /* a file is locked by another open file description (relabel_file_lock) */
 
 /* Element types. */
 #define RELABEL_F32 0
@@ -165,6 +166,18 @@ RELABEL_API int32_t relabel_topk_compress(const void *dense, int32_t dense_dtype
  * to a NULL base and size 0. */
 RELABEL_API int32_t relabel_file_map(const char *path, void **base, int64_t *size);
 RELABEL_API int32_t relabel_file_unmap(void *base, int64_t size);
+/* Opens `path` and takes an advisory flock(2) lock on it without waiting: mode 1 shared (a store's readers),
+ * 2 exclusive (a writer producing or replacing it), 0 none. create != 0 creates the file (read-write, mode 0644)
+ * and fails with RELABEL_ERR_BUSY when it exists. A lock held through another open file (of this process or
+ * another) that conflicts is RELABEL_ERR_BUSY; file systems without flock support are opened without a lock. The
+ * lock lasts until relabel_file_close(*fd) and follows the file through renames. */
+RELABEL_API int32_t relabel_file_lock(const char *path, int32_t mode, int32_t create, int32_t *fd);
+RELABEL_API int32_t relabel_file_close(int32_t fd);
+/* info[0..3] = size in bytes, modification time in ns since the epoch, device, inode: of the open file fd when
+ * fd >= 0, else of path. */
+RELABEL_API int32_t relabel_file_stat(const char *path, int32_t fd, int64_t *info);
+/* As relabel_file_map, for a file open as fd (which may be closed after: the mapping keeps the file). */
+RELABEL_API int32_t relabel_file_map_fd(int32_t fd, void **base, int64_t *size);
 /* Access-pattern hint for [offset, offset + length) of a mapping: 0 normal, 1 random, 2 sequential, 3 will need
  * soon (read ahead now), 4 will not need. Advisory: failures are ignored. */
 RELABEL_API int32_t relabel_file_advise(void *base, int64_t offset, int64_t length, int32_t advice);

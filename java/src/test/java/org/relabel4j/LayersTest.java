@@ -18,13 +18,13 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The packages depend on each other one way: cli -> demo -> annotate -> train -> eval -> model -> data -> store ->
- * ops -> native (jni and cuda, one layer); nd, torch and torchsave are utilities every layer may use (and that use only each
+ * ops -> native (jni and cuda, one layer); io, nd, torch and torchsave are utilities every layer may use (and that use only each
  * other). A reference against that direction (an import, or a qualified name in code) fails here, naming the file.
  */
 class LayersTest {
     static final List<Set<String>> ORDER = List.of(Set.of("cli"), Set.of("demo"), Set.of("annotate"), Set.of("train"),
             Set.of("eval"), Set.of("model"), Set.of("data"), Set.of("store"), Set.of("ops"), Set.of("jni", "cuda"));
-    static final Set<String> UTILITIES = Set.of("nd", "torch", "torchsave");
+    static final Set<String> UTILITIES = Set.of("io", "nd", "torch", "torchsave");
     /**
      * References against the direction that are known and left for their owners, each with its reason. demo's
      * report draws its figures through the {@code relabel show} command instead of an annotate API.

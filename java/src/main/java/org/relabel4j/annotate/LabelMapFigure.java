@@ -1,5 +1,6 @@
 package org.relabel4j.annotate;
 
+import org.relabel4j.io.AtomicFiles;
 import java.awt.BasicStroke;
 import java.awt.Color;
 import java.awt.Dimension;
@@ -12,7 +13,6 @@ import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -221,15 +221,9 @@ public final class LabelMapFigure {
 
     /** Writes {@code figure} as a PNG atomically (temporary file, then rename). */
     public static void writePng(BufferedImage figure, Path out) throws IOException {
-        Path dir = out.toAbsolutePath().getParent();
-        if (dir != null) Files.createDirectories(dir);
-        Path tmp = Files.createTempFile(dir, "." + out.getFileName(), ".tmp");
-        try {
+        AtomicFiles.write(out, tmp -> {
             if (!ImageIO.write(figure, "png", tmp.toFile())) throw new IOException("no PNG writer available");
-            Files.move(tmp, out.toAbsolutePath(), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
+        });
     }
 
     static String name(List<String> names, int c) {

@@ -106,10 +106,10 @@ final class AnnotateCommand implements Callable<Integer> {
         };
         Shard s = shard == null ? null : Shard.parse(shard);
         Path target = s == null ? out : s.partFile(out);
+        FileArgs.of().inSpec("--data", data).inModel("--model", model).in("--checkpoint", checkpoint)
+                .out("--out", target).check();
         if (Files.exists(target) && !overwrite)
             throw new IllegalArgumentException(target + " exists: pass --overwrite to annotate again");
-        if (checkpoint != null && !Files.isRegularFile(checkpoint))
-            throw new java.nio.file.NoSuchFileException(checkpoint.toString(), null, "--checkpoint: no such file");
 
         Dataset dataset = Datasets.open(data);
         boolean script = Models.isTorchScript(model);

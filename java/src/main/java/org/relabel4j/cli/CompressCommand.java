@@ -50,6 +50,7 @@ final class CompressCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
+        FileArgs.of().in("--dense", dense).out("--out-scores", outScores).out("--out-indices", outIndices).check();
         int dev = compute.device();
         DType scoreType = switch (scoreDtype.toLowerCase(Locale.ROOT)) {
             case "fp16", "float16" -> DType.FLOAT16;

@@ -1,5 +1,6 @@
 package org.relabel4j.cli;
 
+import org.relabel4j.annotate.LabelMapFigure;
 import java.awt.Color;
 import java.awt.Font;
 import java.awt.Graphics2D;
@@ -7,9 +8,7 @@ import java.awt.RenderingHints;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -20,7 +19,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicLong;
-import javax.imageio.ImageIO;
 import org.relabel4j.data.Dataset;
 import org.relabel4j.data.Datasets;
 import org.relabel4j.data.image.DecodedImage;
@@ -81,6 +79,7 @@ final class DataCommand implements Runnable {
         @Override
         public Integer call() throws Exception {
             PrintWriter out = spec.commandLine().getOut();
+            FileArgs.of().inSpec("--data", data).in("--labelmaps", labelmaps).check();
             Dataset ds = Datasets.open(data);
             int n = ds.size(), classes = ds.classes().size();
             int[] perClass = new int[Math.max(classes, 1)];
@@ -198,6 +197,7 @@ final class DataCommand implements Runnable {
         @Override
         public Integer call() throws Exception {
             if (epochs < 1) throw new IllegalArgumentException("--epochs must be >= 1, got " + epochs);
+            FileArgs.of().inSpec("--data", data).in("--labelmaps", labelmaps).check();
             Dataset ds = Datasets.open(data);
             LabelMapStore store = labelmaps == null ? null : LabelMapStore.open(labelmaps);
             try {
@@ -274,6 +274,7 @@ final class DataCommand implements Runnable {
         @Override
         public Integer call() throws Exception {
             if (n < 1 || n > 1024) throw new IllegalArgumentException("--n must be in [1, 1024], got " + n);
+            FileArgs.of().inSpec("--data", data).in("--labelmaps", labelmaps).out("--out", out).check();
             Dataset ds = Datasets.open(data);
             // Augment without normalization so the crops can be shown as they are.
             TrainTransform t = new TrainTransform(size, RandomResizedCrop.imagenet(), true, new ColorJitter(0.4f, 0.4f, 0.4f),
@@ -290,15 +291,7 @@ final class DataCommand implements Runnable {
                     batch = e.next();
                 }
                 BufferedImage grid = render(batch, ds.classes(), size);
-                Path dir = out.toAbsolutePath().getParent();
-                if (dir != null) Files.createDirectories(dir);
-                Path tmp = Files.createTempFile(dir, "." + out.getFileName(), ".tmp");
-                try {
-                    if (!ImageIO.write(grid, "png", tmp.toFile())) throw new IOException("no PNG writer available");
-                    Files.move(tmp, out.toAbsolutePath(), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-                } finally {
-                    Files.deleteIfExists(tmp);
-                }
+                LabelMapFigure.writePng(grid, out);
                 spec.commandLine().getOut().printf("wrote %s: %d crops of %s, %dx%d%n", out, batch.size(), data,
                         grid.getWidth(), grid.getHeight());
                 return 0;

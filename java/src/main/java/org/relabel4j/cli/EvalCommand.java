@@ -101,6 +101,8 @@ final class EvalCommand implements Callable<Integer> {
         if (workers > 0) eb.workers(workers);
         if (workers < 0) throw new IllegalArgumentException("--workers must be >= 0, got " + workers);
         if (classes < 0) throw new IllegalArgumentException("--classes must be >= 1, got " + classes);
+        FileArgs.of().inSpec("--data", data).inModel("--model", model).in("--checkpoint", checkpoint)
+                .in("--class-names", classNames).in("--real", real).in("--shankar", shankar).out("--out", out).check();
 
         Dataset dataset = Datasets.open(data, classNames == null ? null : readNames(classNames));
         int modelClasses = classes > 0 ? classes : dataset.classes().size();

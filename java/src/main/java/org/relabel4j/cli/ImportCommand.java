@@ -54,6 +54,9 @@ final class ImportCommand implements Callable<Integer> {
     @Option(names = "--strict", description = "stop at the first unreadable file (nothing is written)")
     boolean strict;
 
+    @Option(names = "--overwrite", description = "replace an existing finished store at the output")
+    boolean overwrite;
+
     @Override
     public Integer call() throws Exception {
         LabelMapImport.Source source = switch (format.toLowerCase(Locale.ROOT)) {
@@ -63,18 +66,21 @@ final class ImportCommand implements Callable<Integer> {
         };
         Shard s = shard == null ? null : Shard.parse(shard);
         Path target = s == null ? out : s.partFile(out);
+        FileArgs.of().inDir("--src", src).out("--out", target).check();
         int n = threads == 0 ? Runtime.getRuntime().availableProcessors() : threads;
         Map<String, Object> meta = new LinkedHashMap<>();
         meta.put("command", "relabel " + String.join(" ", spec.commandLine().getParseResult().originalArgs()));
         meta.put("box_convention", "xyxy-normalized");
+        LabelMapImport.Options options = new LabelMapImport.Options(source, src, target, classes,
+                StoreCommand.parseScoreDtype(scoreDtype), n, strict, s, resume, overwrite, meta);
+        LabelMapImport.checkOutput(options);  // before listing a tree of a million files
         List<Path> files = LabelMapImport.listFiles(src);
         long total = s == null ? files.size() : s.slice(files).size();
         PrintWriter err = spec.commandLine().getErr();
         LabelMapImport.Result r;
         double seconds;
         try (Progress progress = Progress.start("import", total, "files", err)) {
-            r = LabelMapImport.run(new LabelMapImport.Options(source, src, target, classes,
-                    StoreCommand.parseScoreDtype(scoreDtype), n, strict, s, resume, meta), progress::stepTo);
+            r = LabelMapImport.run(options, progress::stepTo);
             seconds = progress.seconds();
         }
         PrintWriter o = spec.commandLine().getOut();

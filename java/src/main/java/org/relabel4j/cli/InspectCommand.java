@@ -44,6 +44,7 @@ final class InspectCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         ObjectMapper mapper = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
         PrintWriter out = spec.commandLine().getOut();
+        FileArgs.of().in("STORE.rlm", store).check();
         try (LabelMapStore s = LabelMapStore.open(store)) {
             MapFormat f = s.format();
             ObjectNode r = mapper.createObjectNode();

@@ -80,6 +80,8 @@ final class PoolCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
+        FileArgs.of().in("--scores", scores).in("--indices", indices).in("--boxes", boxes).in("--flips", flips)
+                .in("--check", check).out("--out", out).check();
         int dev = compute.device();
         LabelPooling pooling = LabelPooling.builder(classes).outputSize(size).softmax(softmax).temperature(temperature)
                 .mode(parseMode(mode)).boxOrder(parseBoxOrder(boxOrder))
@@ -88,6 +90,7 @@ final class PoolCommand implements Callable<Integer> {
                 .build();
         NdArray s = Npy.read(scores), i = Npy.read(indices), b = Npy.read(boxes);
         NdArray f = flips == null ? null : Npy.read(flips);
+        requireFinite(s, scores);
         Loader.load(RelabelNative.class);  // not part of the timing below
         long t0 = System.nanoTime();
         NdArray result;
@@ -106,6 +109,31 @@ final class PoolCommand implements Callable<Integer> {
         for (int crop = 0; crop < Math.min(show, result.shape(0)); ++crop) w.println(topClasses(result, crop, 3));
         if (check != null) return compare(result, Npy.read(check), w);
         return 0;
+    }
+
+    /**
+     * Scores must be finite: a NaN or Inf would come out as that crop's whole target (LabelPooling passes them
+     * through; the library leaves this scan to its callers, as a batch from a store was checked when written).
+     */
+    static void requireFinite(NdArray s, Path file) {
+        if (s.dtype() != org.relabel4j.nd.DType.FLOAT32 && s.dtype() != org.relabel4j.nd.DType.FLOAT16) return;
+        long n = s.numel(), bad = 0, first = -1;
+        for (long e = 0; e < n; ++e) {
+            if (!Float.isFinite(s.getFloat(e)) && bad++ == 0) first = e;
+        }
+        if (bad == 0) return;
+        long[] shape = s.shape(), at = new long[shape.length];
+        for (int d = 0; d < shape.length; ++d) at[d] = (first / stride(shape, d)) % shape[d];
+        throw new IllegalArgumentException(file + ": " + bad + " score(s) are not finite, the first at "
+                + Arrays.toString(at) + " = " + s.getFloat(first) + " (scores [B,k,H,W] must be finite: fix the maps "
+                + "that produced them)");
+    }
+
+    /** Elements per step of dimension d. */
+    private static long stride(long[] shape, int d) {
+        long f = 1;
+        for (int i = d + 1; i < shape.length; ++i) f *= shape[i];
+        return f;
     }
 
     private String inputs() {

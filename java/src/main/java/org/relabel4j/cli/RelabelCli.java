@@ -3,6 +3,8 @@ package org.relabel4j.cli;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
+import java.nio.file.FileSystemException;
+import org.relabel4j.io.FileChecks;
 import org.relabel4j.RelabelException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -41,7 +43,7 @@ public final class RelabelCli implements Runnable {
         cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
             String name = commandLine.getCommandSpec().qualifiedName();
             Throwable cause = e instanceof UncheckedIOException && e.getCause() != null ? e.getCause() : e;
-            commandLine.getErr().println(name + ": error: " + cause.getMessage());
+            commandLine.getErr().println(name + ": error: " + message(cause));
             commandLine.getErr().flush();
             if (cause instanceof IllegalArgumentException || cause instanceof IOException) return EXIT_BAD_INPUT;
             if (!(cause instanceof RelabelException)) cause.printStackTrace(commandLine.getErr());
@@ -51,6 +53,15 @@ public final class RelabelCli implements Runnable {
         out.flush();
         err.flush();
         return code;
+    }
+
+    /**
+     * An exception's message for the user: a file-system error as "FILE: reason" (Java's own carry only the file,
+     * e.g. "x.npy" for a missing file), anything else as its message (its class when it has none).
+     */
+    static String message(Throwable e) {
+        if (e instanceof FileSystemException fs) return FileChecks.describe(fs);
+        return e.getMessage() != null ? e.getMessage() : e.toString();
     }
 
     @Override

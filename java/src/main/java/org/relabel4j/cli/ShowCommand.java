@@ -6,7 +6,6 @@ import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -81,7 +80,7 @@ final class ShowCommand implements Callable<Integer> {
         };
         if (!(temperature > 0 && Float.isFinite(temperature)))
             throw new IllegalArgumentException("--temperature must be > 0, got " + temperature);
-        if (!Files.isRegularFile(image)) throw new NoSuchFileException(image.toString(), null, "--image: no such file");
+        FileArgs.of().in("--image", image).in("--labelmaps", labelmaps).in("--classes", classes).out("--out", out).check();
         byte[] encoded = Files.readAllBytes(image);
         ImageDecoder decoder = new ImageDecoder();
         Dims dims = decoder.probe(encoded, image.toString());

@@ -44,8 +44,13 @@ final class StoreCommand implements Runnable {
         @Parameters(arity = "1..*", paramLabel = "PART.rlm", description = "stores to merge")
         List<Path> parts;
 
+        @Option(names = "--overwrite", description = "replace an existing store at the output")
+        boolean overwrite;
+
         @Override
         public Integer call() throws Exception {
+            FileArgs.of().in("PART.rlm", parts).in("--keys", keys).out("--out", out).check();
+            requireNew(out, overwrite);
             long total = 0;
             for (Path p : parts) {
                 try (LabelMapStore s = LabelMapStore.open(p)) {
@@ -79,8 +84,13 @@ final class StoreCommand implements Runnable {
         @Option(names = "--k", defaultValue = "0", description = "entries per cell to keep (default: all)")
         int k;
 
+        @Option(names = "--overwrite", description = "replace an existing store at the output")
+        boolean overwrite;
+
         @Override
         public Integer call() throws Exception {
+            FileArgs.of().in("--in", in).out("--out", out).check();
+            requireNew(out, overwrite);
             DType t = scoreDtype == null ? null : parseScoreDtype(scoreDtype);
             long total;
             try (LabelMapStore s = LabelMapStore.open(in)) {
@@ -94,6 +104,12 @@ final class StoreCommand implements Runnable {
             }
             return 0;
         }
+    }
+
+    /** A finished store at {@code out} is replaced only with --overwrite (as import and annotate do). */
+    static void requireNew(Path out, boolean overwrite) {
+        if (java.nio.file.Files.exists(out) && !overwrite)
+            throw new IllegalArgumentException(out + " exists: pass --overwrite to replace it");
     }
 
     /** fp16 / fp32 / uint8 (and their long names). */

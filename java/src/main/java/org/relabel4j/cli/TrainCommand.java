@@ -112,6 +112,7 @@ final class TrainCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintWriter o = spec.commandLine().getOut();
+        FileArgs.of().in("--config", configFile).check();
         List<String> overrides = new ArrayList<>(sets);
         shortcut(overrides, "data.data_path", data);
         shortcut(overrides, "data.train", train);
@@ -160,6 +161,8 @@ final class TrainCommand implements Callable<Integer> {
             o.flush();
             return 0;
         }
+        FileArgs.of().in("--labelmaps", labelmaps == null ? null : Path.of(labelmaps)).inSpec("--train", train)
+                .inSpec("--val", val).check();
         if (env.distributed()) return trainDistributed(config, env, o);
         Listener listener = new Listener(o);
         try {

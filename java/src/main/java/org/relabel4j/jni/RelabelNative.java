@@ -31,6 +31,7 @@ public final class RelabelNative {
     public static final int ERR_NO_CUDA = 3;
     public static final int ERR_CUDA = 4;
     public static final int ERR_MEMORY = 5;
+    public static final int ERR_BUSY = 6;
 
     // Element types.
     public static final int F32 = 0;
@@ -178,6 +179,15 @@ public final class RelabelNative {
     public static native int relabel_file_unmap(Pointer base, long size);
 
     public static native int relabel_file_advise(Pointer base, long offset, long length, int advice);
+
+    public static native int relabel_file_lock(String path, int mode, int create, IntPointer fd);
+
+    public static native int relabel_file_close(int fd);
+
+    public static native int relabel_file_stat(String path, int fd, @Cast("int64_t*") LongPointer info);
+
+    public static native int relabel_file_map_fd(int fd, @Cast("void**") @ByPtrPtr Pointer base,
+            @Cast("int64_t*") LongPointer size);
 
     public static native int relabel_cuda_built();
 

@@ -7,12 +7,12 @@ import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.relabel4j.io.AtomicFiles;
 
 /** Reads and writes NumPy {@code .npy} files (format 1.0-3.0 read, 1.0 written; little-endian, C order). */
 public final class Npy {
@@ -25,6 +25,8 @@ public final class Npy {
 
     /** Reads a whole .npy file. Errors name the file and what is wrong with it. */
     public static NdArray read(Path file) throws IOException {
+        if (Files.isDirectory(file)) throw bad(file, "is a directory, expected a .npy file");
+        if (Files.exists(file) && !Files.isRegularFile(file)) throw bad(file, "is not a regular file (a device or a pipe?)");
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
             long size = ch.size();
             ByteBuffer head = ByteBuffer.allocate((int) Math.min(12, size)).order(ByteOrder.LITTLE_ENDIAN);
@@ -117,20 +119,12 @@ public final class Npy {
         head.put(MAGIC).put((byte) 1).put((byte) 0).putShort((short) header.length());
         head.put(header.getBytes(StandardCharsets.ISO_8859_1)).flip();
 
-        Path absolute = file.toAbsolutePath();
-        Path dir = absolute.getParent();
-        if (dir != null) Files.createDirectories(dir);
-        Path tmp = Files.createTempFile(dir, "." + absolute.getFileName(), ".tmp");
-        try {
+        AtomicFiles.write(file, tmp -> {
             try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
                 while (head.hasRemaining()) ch.write(head);
                 ByteBuffer data = array.buffer();
                 while (data.hasRemaining()) ch.write(data);
-                ch.force(true);
             }
-            Files.move(tmp, absolute, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
+        });
     }
 }

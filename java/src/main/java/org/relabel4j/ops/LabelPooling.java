@@ -198,6 +198,7 @@ public final class LabelPooling {
         ArrayRef b = ArrayRef.of("boxes", boxes), f = flips == null ? null : ArrayRef.of("flips", flips);
         checkCrops(b, f, batch, ri);
         Pointer target = checkOut(out, batch);
+        records.checkReadable();
         if (records.device() < 0) {
             runHost(records.format(), null, null, records.base(), records.count(), ri.data, batch, b, f, target);
             return;

@@ -14,19 +14,29 @@ public final class MapRecords {
     private final long count;
     private final Pointer base;
     private final int device;
+    private final Runnable guard;
 
-    private MapRecords(MapFormat format, long count, Pointer base, int device) {
+    private MapRecords(MapFormat format, long count, Pointer base, int device, Runnable guard) {
         this.format = Objects.requireNonNull(format, "format");
         if (count < 0) throw new IllegalArgumentException("count must be >= 0, got " + count);
         if (count > 0 && (base == null || base.isNull())) throw new IllegalArgumentException("records base is NULL");
         this.count = count;
         this.base = base;
         this.device = device;
+        this.guard = guard;
     }
 
     /** {@code count} records at {@code base} (16-byte aligned) on the host ({@code device} -1) or a CUDA device. */
     public static MapRecords of(MapFormat format, long count, Pointer base, int device) {
-        return new MapRecords(format, count, base, device);
+        return new MapRecords(format, count, base, device, null);
+    }
+
+    /**
+     * As {@link #of(MapFormat, long, Pointer, int)}, with a check that every gather runs before it reads the records
+     * (a memory-mapped store's: that its file was not truncated under the mapping); it throws to stop the gather.
+     */
+    public static MapRecords of(MapFormat format, long count, Pointer base, int device, Runnable guard) {
+        return new MapRecords(format, count, base, device, guard);
     }
 
     public MapFormat format() {
@@ -44,5 +54,10 @@ public final class MapRecords {
 
     Pointer base() {
         return base;
+    }
+
+    /** Runs the owner's check before a read (see {@link #of(MapFormat, long, Pointer, int, Runnable)}). */
+    void checkReadable() {
+        if (guard != null) guard.run();
     }
 }

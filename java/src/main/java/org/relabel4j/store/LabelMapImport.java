@@ -31,8 +31,11 @@ import org.relabel4j.torchsave.TorchTensor;
  * ({@code <wnid>/<stem>.pt}, one tensor {@code [2,k,H,W]}: [0] top-k logits, [1] class ids as floats) and
  * TokenLabeling's (the same layout in float16, ids as halves, any H x W). Keys are the paths relative to the tree
  * root without the extension. Files are decoded on {@code threads} threads and written in sorted key order; the
- * import holds O(threads) maps in memory. Unreadable files are collected with their reason (or, with
- * {@code strict}, stop the import before anything is written at the output).
+ * import holds O(threads) maps in memory. Unreadable files (a torch.save file that does not parse or is unsafe, a
+ * tensor of another shape, class ids out of range, scores that are not finite or overflow the store's score type)
+ * are collected with their reason (or, with {@code strict}, stop the import before anything is written at the
+ * output). A finished store at the output is replaced only with {@code overwrite}; {@code resume} continues an
+ * unfinished one and refuses a finished one (there is nothing to continue).
  */
 public final class LabelMapImport {
     /** The tree's flavour; both hold [2,k,H,W] tensors. */
@@ -45,7 +48,7 @@ public final class LabelMapImport {
 
     /** What to import and how. {@code shard} may be null (everything); {@code metadata} is added to the store's. */
     public record Options(Source source, Path src, Path out, int classes, DType scoreType, int threads, boolean strict,
-            Shard shard, boolean resume, Map<String, ?> metadata) {
+            Shard shard, boolean resume, boolean overwrite, Map<String, ?> metadata) {
         public Options {
             Objects.requireNonNull(source, "source");
             Objects.requireNonNull(src, "src");
@@ -83,6 +86,7 @@ public final class LabelMapImport {
     private record Decoded(Path file, String key, float[] scores, int[] ids, long[] shape, String error) {}
 
     public static Result run(Options o, LongConsumer progress) throws IOException {
+        checkOutput(o);
         List<Path> files = listFiles(o.src());
         if (o.shard() != null) files = o.shard().slice(files);
         if (files.isEmpty()) throw new StoreException(o.src(), "no .pt files" + (o.shard() != null ? " in shard " + o.shard() : ""));
@@ -134,11 +138,14 @@ public final class LabelMapImport {
                     }
                     if (window.isEmpty()) break;
                     Decoded d = get(window.poll());
-                    if (d.error() != null) {
-                        fail(o, failures, d);
-                    } else {
-                        w.append(d.key(), d.scores(), d.ids());
+                    if (d.error() == null) {
+                        try {
+                            w.append(d.key(), d.scores(), d.ids());
+                        } catch (IllegalArgumentException e) {  // what the store cannot hold (e.g. fp16 overflow)
+                            d = error(d.file(), d.key(), e.getMessage().replace(d.key() + ": ", ""));
+                        }
                     }
+                    if (d.error() != null) fail(o, failures, d);
                     ++seen;
                     if (progress != null) progress.accept(seen);
                 }
@@ -153,6 +160,29 @@ public final class LabelMapImport {
             }
         } finally {
             pool.shutdownNow();
+        }
+    }
+
+    /**
+     * Fails when the output is a finished store and neither {@code overwrite} says to replace it nor is there
+     * anything to {@code resume} (it is complete); {@link #run} checks it first.
+     */
+    public static void checkOutput(Options o) throws IOException {
+        Path out = o.out();
+        if (!Files.exists(out) || LabelMapStoreWriter.unfinished(out)) return;
+        if (Files.isDirectory(out)) throw new StoreException(out, "is a directory: --out names the store file");
+        if (o.resume())
+            throw new StoreException(out, "is complete" + records(out) + ": there is nothing to resume; to import "
+                    + "again, pass --overwrite without --resume");
+        if (!o.overwrite()) throw new StoreException(out, "exists" + records(out) + ": pass --overwrite to replace it");
+    }
+
+    /** " (N records)" of a readable store, else "". */
+    private static String records(Path store) {
+        try (LabelMapStore s = LabelMapStore.open(store)) {
+            return " (" + s.size() + " records)";
+        } catch (IOException | RuntimeException e) {
+            return "";
         }
     }
 
@@ -199,20 +229,26 @@ public final class LabelMapImport {
             NdArray data = t.data();
             float[] scores = new float[entries];
             int[] ids = new int[entries];
+            int cells = (int) (s[2] * s[3]);
             for (int e = 0; e < entries; ++e) {
                 scores[e] = data.getFloat(e);
                 float id = data.getFloat(entries + e);
-                if (id != Math.rint(id) || id < 0 || id >= o.classes()) {
-                    int cells = (int) (s[2] * s[3]);
-                    return error(file, key, "class id " + id + " at (k=" + e / cells + ", y=" + (e % cells) / s[3] + ", x="
-                            + (e % cells) % s[3] + ") is not an integer in [0, " + o.classes() + ")");
-                }
+                if (!Float.isFinite(scores[e]))
+                    return error(file, key, "score at " + entry(e, cells, s[3]) + " is " + scores[e]);
+                if (id != Math.rint(id) || id < 0 || id >= o.classes())
+                    return error(file, key, "class id " + id + " at " + entry(e, cells, s[3]) + " is not an integer in [0, "
+                            + o.classes() + ")");
                 ids[e] = (int) id;
             }
             return new Decoded(file, key, scores, ids, s, null);
         } catch (IOException | RuntimeException e) {
             return error(file, key, e.getMessage() == null ? e.toString() : e.getMessage().replace(file + ": ", ""));
         }
+    }
+
+    /** "(k=j, y=y, x=x)" of flat entry e of a [k,H,W] map. */
+    private static String entry(int e, int cells, long width) {
+        return "(k=" + e / cells + ", y=" + (e % cells) / width + ", x=" + (e % cells) % width + ")";
     }
 
     private static Decoded error(Path file, String key, String why) {

@@ -2,9 +2,11 @@ package org.relabel4j.store;
 
 import java.io.Closeable;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -27,8 +29,14 @@ import org.relabel4j.torch.Torch;
  * A finished label-map store (docs/store-format.md), memory-mapped read-only. Record access is O(1), key lookup a
  * binary search over the key index, and {@link #records()} hands the records to the native LabelPooling in place
  * (no copy; files above 2 GB included). Opening checks the header, the region bounds and the checksums of the CRC
- * array, index and metadata; {@link #verify} checks every record. Safe for concurrent readers; a store being
- * written is invisible until its writer renames it into place.
+ * array, index and metadata; {@link #verify} checks every record, {@link #map} the record it decodes. Safe for
+ * concurrent readers; a store being written is invisible until its writer renames it into place.
+ *
+ * <p>While open, the store holds a shared lock on its file that this library's writers respect (they refuse to
+ * replace a store that is open; see {@link LabelMapStoreWriter}), and every read of records through this class
+ * first checks that no other program truncated or rewrote the file in place ({@link #checkUnchanged()}: one
+ * fstat), so that such a change ends the read with a {@link StoreChangedException} instead of a fault of the
+ * process on a page the truncation cut off. docs/reliability.md lists what is checked where.
  */
 public final class LabelMapStore implements Closeable {
     private final Path path;
@@ -36,11 +44,16 @@ public final class LabelMapStore implements Closeable {
     private final RecordCodec codec;
     private final KeyIndex index;
     private final String metadataJson;
+    private final StoreLock lock;
+    private final long modified;
     private Pointer base;
     private final long size;
 
-    private LabelMapStore(Path path, Pointer base, long size, StoreHeader header, KeyIndex index, String metadataJson) {
+    private LabelMapStore(Path path, StoreLock lock, long modified, Pointer base, long size, StoreHeader header,
+            KeyIndex index, String metadataJson) {
         this.path = path;
+        this.lock = lock;
+        this.modified = modified;
         this.base = base;
         this.size = size;
         this.header = header;
@@ -49,17 +62,34 @@ public final class LabelMapStore implements Closeable {
         this.metadataJson = metadataJson;
     }
 
-    /** Opens and checks a store; errors name the file and what is wrong with it. */
+    /**
+     * Opens and checks a store; errors name the file and what is wrong with it. Waits (up to 10 s) while a writer
+     * holds the file exclusively, which it does only while renaming a new store over it.
+     */
     public static LabelMapStore open(Path path) throws IOException {
+        if (Files.isDirectory(path)) throw new StoreException(path, "is a directory, not a label-map store");
+        StoreLock lock = StoreLock.shared(path);
         Pointer base = new Pointer();
         long size;
         try (LongPointer sizeOut = new LongPointer(1)) {
-            int status = RelabelNative.relabel_file_map(path.toString(), base, sizeOut);
-            if (status != RelabelNative.OK) {
-                if (!java.nio.file.Files.exists(path)) throw new java.nio.file.NoSuchFileException(path.toString());
-                throw new StoreException(path, RelabelNative.lastError());
+            if (RelabelNative.relabel_file_map_fd(lock.fd(), base, sizeOut) != RelabelNative.OK) {
+                String why = RelabelNative.lastError().replaceAll(" ?file descriptor \\d+", "");
+                lock.close();
+                throw new StoreException(path, why);
             }
             size = sizeOut.get();
+        }
+        long modified;
+        try {
+            long[] stat = lock.stat();
+            if (stat[0] != size)
+                throw new StoreChangedException(path, "changed size while being opened (" + size + " -> " + stat[0]
+                        + " bytes): another program is writing it in place");
+            modified = stat[1];
+        } catch (IOException | RuntimeException e) {
+            RelabelNative.relabel_file_unmap(base, size);
+            lock.close();
+            throw e;
         }
         try {
             ByteBuffer head = region(base, 0, Math.min(size, StoreHeader.SIZE));
@@ -73,9 +103,10 @@ public final class LabelMapStore implements Closeable {
             byte[] json = new byte[meta.remaining()];
             meta.duplicate().get(json);
             KeyIndex index = KeyIndex.of(path, indexRegion, h.count());
-            return new LabelMapStore(path, base, size, h, index, new String(json, StandardCharsets.UTF_8));
+            return new LabelMapStore(path, lock, modified, base, size, h, index, new String(json, StandardCharsets.UTF_8));
         } catch (IOException | RuntimeException e) {
             RelabelNative.relabel_file_unmap(base, size);
+            lock.close();
             throw e;
         }
     }
@@ -141,10 +172,59 @@ public final class LabelMapStore implements Closeable {
         return r;
     }
 
-    /** The decoded map of a record (scores as float, uint8 dequantized). */
+    /**
+     * The decoded map of a record (scores as float, uint8 dequantized), after checking the record's CRC32C and its
+     * class ids: a corrupt record is an UncheckedIOException over a {@link StoreException} naming the record, its key
+     * and what is wrong.
+     */
     public LabelMap map(long record) {
         checkRecord(record);
-        return codec.decode(index.key(record), recordView(record));
+        checkUnchangedUnchecked();
+        String key = index.key(record);
+        ByteBuffer view = recordView(record);
+        CRC32C crc = new CRC32C();
+        crc.update(view.duplicate());
+        if ((int) crc.getValue() != recordCrc(record))
+            throw corrupt(record, key, "fails its checksum (stored " + String.format("%08x", recordCrc(record))
+                    + ", computed " + String.format("%08x", (int) crc.getValue()) + ")");
+        LabelMap map = codec.decode(key, view);
+        String bad = codec.check(map);
+        if (bad != null) throw corrupt(record, key, bad);
+        return map;
+    }
+
+    private UncheckedIOException corrupt(long record, String key, String what) {
+        return new UncheckedIOException(new StoreException(path, "record " + record + " ('" + key + "') is corrupt: "
+                + what + "; `relabel inspect --verify " + path.getFileName() + "` checks every record"));
+    }
+
+    /**
+     * Fails when another program truncated or rewrote the file since it was opened (its size or modification time
+     * differ from the mapping's): the records would no longer be what was checked, and pages a truncation cut off
+     * would fault the process. One fstat; every read of records calls it first ({@link #map}, {@link #gather},
+     * gathers from {@link #records()}, {@link #verify}, merges).
+     */
+    public void checkUnchanged() throws StoreException {
+        long[] now = lock.stat();
+        if (now[0] < size)
+            throw new StoreChangedException(path, "was truncated from " + size + " to " + now[0] + " bytes while "
+                    + "open: another program cut it in place (label-map stores are replaced by writing a new file and "
+                    + "renaming it, never changed in place); restore the store, then run again");
+        if (now[0] != size || now[1] != modified)
+            throw new StoreChangedException(path, "was modified in place while open (" + (now[0] != size
+                    ? "size " + size + " -> " + now[0] + " bytes" : "its modification time changed") + "): another "
+                    + "program wrote into it (label-map stores are replaced by writing a new file and renaming it, "
+                    + "never changed in place); restore the store, then run again");
+    }
+
+    /** {@link #checkUnchanged()} for readers that cannot throw checked exceptions: UncheckedIOException. */
+    public void checkUnchangedUnchecked() {
+        live();
+        try {
+            checkUnchanged();
+        } catch (StoreException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     /** Copies the raw bytes of {@code records[i]} into row i of {@code dst} (uint8 [B, recordSize]). */
@@ -152,6 +232,7 @@ public final class LabelMapStore implements Closeable {
         if (dst.dtype() != DType.UINT8 || dst.rank() != 2 || dst.shape(0) != records.length
                 || dst.shape(1) != header.recordSize())
             throw new IllegalArgumentException("dst: expected uint8[" + records.length + ", " + header.recordSize() + "], got " + dst);
+        checkUnchangedUnchecked();
         Pointer target = new Pointer(dst.buffer());
         for (int i = 0; i < records.length; ++i) {
             checkRecord(records[i]);
@@ -161,14 +242,22 @@ public final class LabelMapStore implements Closeable {
         }
     }
 
-    /** The records in place, for {@code LabelPooling.gather(store.records(), ...)}; valid while this store is open. */
+    /**
+     * The records in place, for {@code LabelPooling.gather(store.records(), ...)}; valid while this store is open.
+     * Each gather from them first runs {@link #checkUnchanged()} (an UncheckedIOException when the file changed).
+     */
     public MapRecords records() {
-        return MapRecords.of(header.format(), header.count(), new Pointer(live()).position(header.recordsOffset()), -1);
+        return MapRecords.of(header.format(), header.count(), new Pointer(live()).position(header.recordsOffset()), -1,
+                this::checkUnchangedUnchecked);
     }
 
-    /** A CPU uint8 tensor [N, recordSize] over the mapped records (no copy); valid while this store is open. */
+    /**
+     * A CPU uint8 tensor [N, recordSize] over the mapped records (no copy); valid while this store is open. Reads
+     * through it are not checked: copy it (e.g. to a device) right away, as training does.
+     */
     public Tensor recordsTensor() {
         Torch.init();
+        checkUnchangedUnchecked();
         return org.bytedeco.pytorch.global.torch.from_blob(new Pointer(live()).position(header.recordsOffset()),
                 new long[] {header.count(), header.recordSize()},
                 new org.bytedeco.pytorch.TensorOptions(org.bytedeco.pytorch.global.torch.ScalarType.Byte));
@@ -177,6 +266,7 @@ public final class LabelMapStore implements Closeable {
     /** The records copied to CUDA device memory once: the resident GPU path. Close the result to free it. */
     public DeviceRecords uploadToCuda(int device) {
         long bytes = header.count() * header.recordSize();
+        checkUnchangedUnchecked();
         CudaBuffer buffer = CudaBuffer.allocate(device, Math.max(bytes, 1));
         try {
             if (bytes > 0)
@@ -211,6 +301,7 @@ public final class LabelMapStore implements Closeable {
         List<Long> first = new ArrayList<>();
         CRC32C crc = new CRC32C();
         for (long r = 0; r < header.count(); ++r) {
+            if (r % 1024 == 0) checkUnchangedUnchecked();
             crc.reset();
             crc.update(recordView(r));
             if ((int) crc.getValue() != crcs.getInt((int) (4 * r))) {
@@ -248,6 +339,7 @@ public final class LabelMapStore implements Closeable {
         if (base != null) {
             RelabelNative.relabel_file_unmap(base, size);
             base = null;
+            lock.close();
         }
     }
 }

@@ -16,6 +16,7 @@ import java.time.Instant;
 import java.util.Arrays;
 import java.util.Map;
 import java.util.zip.CRC32C;
+import org.relabel4j.io.AtomicFiles;
 import org.relabel4j.ops.MapFormat;
 
 /**
@@ -24,6 +25,12 @@ import org.relabel4j.ops.MapFormat;
  * final header, forces everything to disk and renames the file to {@code <out>} atomically. Until then nothing at
  * {@code <out>} changes, and a crash leaves a partial file that {@link #resume} continues after its last record
  * that verifies.
+ *
+ * <p>Concurrency: the writer holds an exclusive lock ({@code flock}) on {@code <out>.partial} while it writes, so a
+ * second writer of the same output stops at once with a {@link StoreBusyException} saying so (and never resumes or
+ * deletes a live writer's file); and it does not replace a store that a reader holds open ({@link LabelMapStore}
+ * keeps a shared lock): {@link #create}/{@link #resume} check that before any work, {@link #finish} again while it
+ * renames, holding the old store exclusively meanwhile. A store is never changed in place.
  *
  * <p>Memory: the keys (about 50 MB for ImageNet's 1.28 M) and 4 bytes per record stay on the heap until
  * {@link #finish()}; records are written through a small buffer. Not thread-safe: one producer per writer (use
@@ -44,6 +51,7 @@ public final class LabelMapStoreWriter implements Closeable {
     private final String metadataJson;
     private final FileChannel data;
     private final FileChannel journal;
+    private final StoreLock partialLock;
     private final ByteBuffer recordBuffer;
     private final ByteBuffer journalBuffer = ByteBuffer.allocate(64 * 1024).order(ByteOrder.LITTLE_ENDIAN);
     private long count;
@@ -54,7 +62,7 @@ public final class LabelMapStoreWriter implements Closeable {
     private boolean finished;
 
     private LabelMapStoreWriter(Path out, MapFormat format, String metadataJson, FileChannel data, FileChannel journal,
-            long count) {
+            StoreLock partialLock, long count) {
         this.out = out;
         this.partial = sibling(out, PARTIAL);
         this.journalPath = sibling(out, JOURNAL);
@@ -63,6 +71,7 @@ public final class LabelMapStoreWriter implements Closeable {
         this.metadataJson = metadataJson;
         this.data = data;
         this.journal = journal;
+        this.partialLock = partialLock;
         this.count = count;
         this.recordBuffer = ByteBuffer.allocateDirect(codec.recordSize() * BUFFER_RECORDS).order(ByteOrder.LITTLE_ENDIAN);
     }
@@ -73,27 +82,96 @@ public final class LabelMapStoreWriter implements Closeable {
 
     /**
      * Starts a new store at {@code out} (an existing {@code out} is replaced only by {@link #finish()}). Fails if an
-     * unfinished {@code <out>.partial} exists: {@link #resume} it or delete it.
+     * unfinished {@code <out>.partial} exists (another writer's, or one a stopped run left: {@link #resume} it or
+     * delete it), or when {@code out} is open in a reader.
      */
     public static LabelMapStoreWriter create(Path out, MapFormat format, Map<String, ?> metadata) throws IOException {
         Path partial = sibling(out, PARTIAL);
-        if (Files.exists(partial))
-            throw new StoreException(out, "an unfinished " + partial.getFileName() + " exists: resume it or delete it");
+        StoreLock unfinished = lockUnfinished(out);
+        if (unfinished != null) {
+            unfinished.close();
+            throw new StoreException(out, "an unfinished " + partial.getFileName() + " exists (a run that stopped "
+                    + "before finishing left it): continue it (`relabel import --resume`; annotate continues it when run "
+                    + "again) or delete it and its .journal");
+        }
+        checkReplaceable(out);
         return start(out, format, metadataJson(format, metadata));
     }
 
     /**
      * Continues the unfinished store at {@code out} after its last record whose journal entry and record checksum
-     * verify, or starts a new one when there is none. The format must equal the unfinished one.
+     * verify, or starts a new one when there is none. The format must equal the unfinished one. Fails when another
+     * writer is writing it now, or when {@code out} is open in a reader.
      */
     public static LabelMapStoreWriter resume(Path out, MapFormat format, Map<String, ?> metadata) throws IOException {
-        Path partial = sibling(out, PARTIAL), journalPath = sibling(out, JOURNAL);
-        if (!Files.exists(partial) || !Files.exists(journalPath)) {
-            Files.deleteIfExists(partial);
-            Files.deleteIfExists(journalPath);
-            return start(out, format, metadataJson(format, metadata));
+        Path journalPath = sibling(out, JOURNAL);
+        StoreLock lock = lockUnfinished(out);
+        try {
+            checkReplaceable(out);
+            if (lock == null || !Files.exists(journalPath)) {
+                if (lock != null) Files.deleteIfExists(sibling(out, PARTIAL));  // ours: a start that stopped early
+                Files.deleteIfExists(journalPath);
+                if (lock != null) lock.close();
+                lock = null;
+                return start(out, format, metadataJson(format, metadata));
+            }
+            LabelMapStoreWriter w = Recovery.reopen(out, format, lock);
+            lock = null;
+            return w;
+        } finally {
+            if (lock != null) lock.close();
         }
-        return Recovery.reopen(out, format);
+    }
+
+    /**
+     * The exclusive lock on {@code <out>.partial}, or null when there is no such file; a StoreBusyException when a
+     * live writer holds it.
+     */
+    private static StoreLock lockUnfinished(Path out) throws IOException {
+        Path partial = sibling(out, PARTIAL);
+        if (!Files.exists(partial)) return null;
+        StoreLock lock;
+        try {
+            lock = StoreLock.tryLock(partial, true);
+        } catch (java.nio.file.NoSuchFileException e) {
+            return null;  // its writer just finished
+        }
+        if (lock == null) throw anotherWriter(out);
+        return lock;
+    }
+
+    private static StoreBusyException anotherWriter(Path out) {
+        Path partial = sibling(out, PARTIAL);
+        return new StoreBusyException(out, "another writer is producing it right now (a process holds the lock on "
+                + partial.getFileName() + "): wait for it to finish or write to another output; should that writer "
+                + "stop before finishing, its work continues with `relabel import --resume` (annotate: run the same "
+                + "command again)");
+    }
+
+    /**
+     * Fails with a StoreBusyException when an existing {@code out} is open in a reader (this process or another):
+     * replacing it would leave that reader on the old maps while the path names new ones.
+     */
+    static void checkReplaceable(Path out) throws IOException {
+        StoreLock lock = lockForReplace(out);
+        if (lock != null) lock.close();
+    }
+
+    /** The exclusive lock on an existing {@code out}, or null when it does not exist. */
+    private static StoreLock lockForReplace(Path out) throws IOException {
+        if (!Files.exists(out)) return null;
+        if (Files.isDirectory(out)) throw new StoreException(out, "is a directory: give a file name for the store");
+        StoreLock lock;
+        try {
+            lock = StoreLock.tryLock(out, true);
+        } catch (java.nio.file.NoSuchFileException e) {
+            return null;
+        }
+        if (lock == null)
+            throw new StoreBusyException(out, "is open for reading (a training run, `relabel show` or another reader, in "
+                    + "this or another process, holds it): a writer does not replace a store in use; wait for the "
+                    + "readers to finish or write to another output");
+        return lock;
     }
 
     /** Whether an unfinished store ({@code <out>.partial}) exists that {@link #resume} would continue. */
@@ -103,12 +181,18 @@ public final class LabelMapStoreWriter implements Closeable {
 
     /**
      * The metadata JSON an unfinished store at {@code out} was started with (from its journal), or null when there is
-     * none; lets a caller check its settings before {@link #resume}.
+     * none; lets a caller check its settings before {@link #resume}. A StoreBusyException when a live writer holds
+     * it (there is nothing to resume then).
      */
     public static String unfinishedMetadata(Path out) throws IOException {
         Path journalPath = sibling(out, JOURNAL);
-        if (!Files.exists(sibling(out, PARTIAL)) || !Files.exists(journalPath)) return null;
-        try (FileChannel journal = FileChannel.open(journalPath, StandardOpenOption.READ)) {
+        StoreLock lock = lockUnfinished(out);
+        if (lock == null) return null;
+        if (!Files.exists(journalPath)) {
+            lock.close();
+            return null;
+        }
+        try (lock; FileChannel journal = FileChannel.open(journalPath, StandardOpenOption.READ)) {
             ByteBuffer head = ByteBuffer.allocate(12).order(ByteOrder.LITTLE_ENDIAN);
             while (head.hasRemaining() && journal.read(head, head.position()) > 0) {
                 // fill the header
@@ -132,20 +216,48 @@ public final class LabelMapStoreWriter implements Closeable {
         }
     }
 
-    /** Deletes an unfinished store's files ({@code <out>.partial} and its journal), if any; {@code out} is kept. */
+    /**
+     * Deletes an unfinished store's files ({@code <out>.partial} and its journal), if any; {@code out} is kept. A
+     * StoreBusyException, deleting nothing, when a live writer holds them.
+     */
     public static void discard(Path out) throws IOException {
-        Files.deleteIfExists(sibling(out, PARTIAL));
-        Files.deleteIfExists(sibling(out, JOURNAL));
+        StoreLock lock = lockUnfinished(out);
+        try {
+            Files.deleteIfExists(sibling(out, PARTIAL));
+            Files.deleteIfExists(sibling(out, JOURNAL));
+        } finally {
+            if (lock != null) lock.close();
+        }
     }
 
     private static LabelMapStoreWriter start(Path out, MapFormat format, String metadataJson) throws IOException {
         Path partial = sibling(out, PARTIAL), journalPath = sibling(out, JOURNAL);
         Path dir = out.toAbsolutePath().getParent();
-        if (dir != null) Files.createDirectories(dir);
-        FileChannel data = FileChannel.open(partial, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,
-                StandardOpenOption.READ);
-        FileChannel journal = FileChannel.open(journalPath, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
-                StandardOpenOption.WRITE, StandardOpenOption.READ);
+        if (dir != null) AtomicFiles.createDirectories(out, dir);
+        StoreLock lock;
+        try {
+            lock = StoreLock.create(partial);  // created and locked at once: a second writer sees it busy
+        } catch (StoreException e) {
+            throw new StoreException(out, "cannot write: " + e.getMessage(), e);
+        }
+        if (lock == null) throw anotherWriter(out);
+        FileChannel data, journal;
+        try {
+            data = FileChannel.open(partial, StandardOpenOption.WRITE, StandardOpenOption.READ);
+        } catch (IOException | RuntimeException e) {
+            Files.deleteIfExists(partial);
+            lock.close();
+            throw e;
+        }
+        try {
+            journal = FileChannel.open(journalPath, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
+                    StandardOpenOption.WRITE, StandardOpenOption.READ);
+        } catch (IOException | RuntimeException e) {
+            data.close();
+            Files.deleteIfExists(partial);
+            lock.close();
+            throw e;
+        }
         try {
             StoreHeader h = new StoreHeader(format, 0, format.layout().recordSize(), StoreHeader.SIZE, 0, 0, 0, 0, 0,
                     0, 0, 0, false);
@@ -162,10 +274,11 @@ public final class LabelMapStoreWriter implements Closeable {
             journal.close();
             Files.deleteIfExists(partial);
             Files.deleteIfExists(journalPath);
+            lock.close();
             throw e;
         }
         data.position(StoreHeader.SIZE);
-        return new LabelMapStoreWriter(out, format, metadataJson, data, journal, 0);
+        return new LabelMapStoreWriter(out, format, metadataJson, data, journal, lock, 0);
     }
 
     static String metadataJson(MapFormat format, Map<String, ?> metadata) {
@@ -303,6 +416,15 @@ public final class LabelMapStoreWriter implements Closeable {
         checkOpen();
         flushJournal();
         int n = (int) count;
+        StoreLock replaced = lockForReplace(out);  // held until the rename: no reader opens the old store meanwhile
+        try {
+            return finish(n);
+        } finally {
+            if (replaced != null) replaced.close();
+        }
+    }
+
+    private Path finish(int n) throws IOException {
         int[] sorted = KeyIndex.sortedOrder(keyBlob, keyEnds, n);
         for (int i = 1; i < n; ++i) {
             if (KeyIndex.compare(keyBlob, keyEnds, sorted[i - 1], sorted[i]) == 0)
@@ -330,6 +452,7 @@ public final class LabelMapStoreWriter implements Closeable {
         journal.close();
         Files.move(partial, out, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         Files.deleteIfExists(journalPath);
+        partialLock.close();
         finished = true;
         return out;
     }
@@ -345,6 +468,7 @@ public final class LabelMapStoreWriter implements Closeable {
         } finally {
             data.close();
             journal.close();
+            partialLock.close();
         }
     }
 
@@ -352,8 +476,12 @@ public final class LabelMapStoreWriter implements Closeable {
     public void abort() throws IOException {
         if (data.isOpen()) data.close();
         if (journal.isOpen()) journal.close();
-        Files.deleteIfExists(partial);
-        Files.deleteIfExists(journalPath);
+        try {
+            Files.deleteIfExists(partial);
+            Files.deleteIfExists(journalPath);
+        } finally {
+            partialLock.close();  // after deleting: no other writer takes the file meanwhile
+        }
         finished = true;
     }
 
@@ -378,10 +506,17 @@ public final class LabelMapStoreWriter implements Closeable {
 
     /** Reopens an unfinished store: replays the journal, verifying each entry and its record. */
     private static final class Recovery {
-        static LabelMapStoreWriter reopen(Path out, MapFormat format) throws IOException {
+        /** Reopens with {@code lock} (the exclusive lock on the partial file), which the writer then owns. */
+        static LabelMapStoreWriter reopen(Path out, MapFormat format, StoreLock lock) throws IOException {
             Path partial = sibling(out, PARTIAL), journalPath = sibling(out, JOURNAL);
             FileChannel data = FileChannel.open(partial, StandardOpenOption.WRITE, StandardOpenOption.READ);
-            FileChannel journal = FileChannel.open(journalPath, StandardOpenOption.WRITE, StandardOpenOption.READ);
+            FileChannel journal;
+            try {
+                journal = FileChannel.open(journalPath, StandardOpenOption.WRITE, StandardOpenOption.READ);
+            } catch (IOException | RuntimeException e) {
+                data.close();
+                throw e;
+            }
             try {
                 long jsize = journal.size();
                 ByteBuffer j = ByteBuffer.allocate((int) Math.min(jsize, Integer.MAX_VALUE - 8)).order(ByteOrder.LITTLE_ENDIAN);
@@ -407,7 +542,7 @@ public final class LabelMapStoreWriter implements Closeable {
                 if (!partialHeader.format().equals(format))
                     throw new StoreException(out, "cannot resume: the unfinished store holds " + partialHeader.format()
                             + ", asked for " + format);
-                LabelMapStoreWriter w = new LabelMapStoreWriter(out, format, metadataJson, data, journal, 0);
+                LabelMapStoreWriter w = new LabelMapStoreWriter(out, format, metadataJson, data, journal, lock, 0);
                 long recordSize = w.codec.recordSize();
                 ByteBuffer record = ByteBuffer.allocateDirect((int) recordSize);
                 long journalValid = j.position();

@@ -122,6 +122,21 @@ final class RecordCodec {
         return new LabelMap(key, format, scores, ids);
     }
 
+    /**
+     * What is wrong with a decoded map (a class id outside [0, C), a score that is not finite), or null: a record
+     * whose bytes were damaged after its checksum was taken, or written by another program.
+     */
+    String check(LabelMap map) {
+        float[] scores = map.scores();
+        int[] ids = map.ids();
+        for (int e = 0; e < entries; ++e) {
+            if (ids[e] < 0 || ids[e] >= format.classes())
+                return where(e / cells, e % cells) + " class id " + ids[e] + " is outside [0, " + format.classes() + ")";
+            if (!Float.isFinite(scores[e])) return where(e / cells, e % cells) + " score is " + scores[e];
+        }
+        return null;
+    }
+
     /** Insertion sort of one cell's k entries by descending score (stable: equal scores keep their order). */
     private void sortCell(float[] scores, int[] ids, int cell) {
         for (int j = 1; j < k; ++j) {

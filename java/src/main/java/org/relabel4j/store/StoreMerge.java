@@ -56,6 +56,7 @@ public final class StoreMerge {
                 try {
                     for (LabelMapStore s : stores) {
                         for (long r = 0; r < s.size(); ++r) {
+                            if (r % 1024 == 0) s.checkUnchanged();
                             ByteBuffer rec = s.recordView(r);
                             CRC32C crc = new CRC32C();
                             crc.update(rec.duplicate());

@@ -17,6 +17,7 @@ import org.relabel4j.data.loader.BatchTensors;
 import org.relabel4j.data.loader.Loader;
 import org.relabel4j.model.Classifier;
 import org.relabel4j.model.StateDicts;
+import org.relabel4j.store.StoreChangedException;
 import org.relabel4j.torch.Devices;
 import org.relabel4j.torch.Tensors;
 import org.relabel4j.train.objective.ModelOutputs;
@@ -128,6 +129,9 @@ final class TrainLoop {
                     es.add(r, tCompute - tData, tEnd - tCompute);
                     if (log != null && (state.step % printFreq == 0 || b == batches - 1))
                         logStep(epoch, b, r, lr, tData, tCompute, tEnd);
+                } catch (java.io.UncheckedIOException e) {
+                    if (!(e.getCause() instanceof StoreChangedException)) throw e;
+                    throw storeChanged(e.getCause(), epoch, b, es);
                 }
                 stepEnded(epoch, b, r.loss(), lr, es);
             }
@@ -192,6 +196,20 @@ final class TrainLoop {
         if (Double.isFinite(reducer.lastWaitMillis())) rec.put("allreduce_ms", reducer.lastWaitMillis());
         if (parts.scaler.enabled()) rec.put("loss_scale", parts.scaler.scale());
         log.write(rec);
+    }
+
+    /**
+     * The error that ends a run whose label-map store changed on disk (truncated or rewritten under the loader): the
+     * steps done are kept in a checkpoint at batch {@code b} when checkpoints are on, and the message says where.
+     */
+    private IOException storeChanged(Throwable cause, int epoch, int b, EpochStats es) throws IOException {
+        boolean save = chief && plan.run().checkpointEvery() > 0;
+        if (save) state.save(checkpointFile, epoch, b, es);
+        String where = String.format(Locale.ROOT, "epoch %d, batch %d, step %d", epoch + 1, b, state.step);
+        return new IOException(cause.getMessage() + (save ? "; the run stopped at " + where
+                + " with its checkpoint saved to " + checkpointFile + ": once the store is restored, continue with "
+                + "`relabel train --resume " + out + "`" : "; the run stopped at " + where + " without a checkpoint "
+                + "(util.checkpoint_every is 0, or this rank does not write them)"), cause);
     }
 
     /** After step {@code b}: counts it, stops on a non-finite loss or at util.max_steps (saving mid-epoch). */

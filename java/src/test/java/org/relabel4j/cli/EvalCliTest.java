@@ -82,11 +82,12 @@ class EvalCliTest {
                 + val(4) + "\": {\"correct\": [\"green\"], \"unclear\": [\"blue\"]}, \"" + val(1)
                 + "\": {\"correct\": [\"blue\"], \"problematic\": true}}");
         Path report = tmp.resolve("out/report.json");
-        Run r = relabel("eval", "--data", "imagefolder:" + root, "--model", "by-color", "--checkpoint", "w.pt",
-                "--classes", "4", "--real", real.toString(), "--shankar", multi.toString(), "--size", "32",
-                "--batch", "4", "--workers", "2", "--out", report.toString());
+        Path weights = Files.write(tmp.resolve("w.pt"), new byte[0]);  // checked to exist; the test loader ignores it
+        Run r = relabel("eval", "--data", "imagefolder:" + root, "--model", "by-color", "--checkpoint",
+                weights.toString(), "--classes", "4", "--real", real.toString(), "--shankar", multi.toString(), "--size",
+                "32", "--batch", "4", "--workers", "2", "--out", report.toString());
         assertEquals(0, r.code(), r.out() + r.err());
-        assertEquals(List.of("by-color w.pt 4"), loads);
+        assertEquals(List.of("by-color " + weights + " 4"), loads);
         assertTrue(r.out().contains("accuracy") && r.out().contains("83.33"), r.out());   // 5 of 6
         assertTrue(r.out().contains("ReaL") && r.out().contains("80.00"), r.out());       // 4 of 5 non-empty lists
         assertTrue(r.out().contains("multi-label (Shankar, val)") && r.out().contains("50.00"), r.out());
@@ -101,7 +102,7 @@ class EvalCliTest {
         assertEquals(1.0, json.at("/metrics/shankar/accuracyWithUnclear").asDouble());
         assertEquals(1, json.at("/metrics/shankar/problematic").asInt());
         assertEquals("flat_json", json.at("/metrics/shankar/layout").asText());
-        assertEquals("w.pt", json.at("/model/checkpoint").asText());
+        assertEquals(weights.toString(), json.at("/model/checkpoint").asText());
         assertEquals(4, json.at("/model/classes").asInt());
         assertEquals(3, json.at("/perClass").size());
         assertEquals(0.5, json.at("/perClass/1/top1").asDouble());  // green: 1 of 2

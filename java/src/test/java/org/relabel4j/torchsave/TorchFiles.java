@@ -19,93 +19,93 @@ import java.util.zip.ZipFile;
 import java.util.zip.ZipOutputStream;
 
 /** Test helpers that write torch.save files byte by byte: a tiny pickle writer and both container formats. */
-final class TorchFiles {
+public final class TorchFiles {
     private TorchFiles() {}
 
     /** Builds a pickle opcode by opcode (protocol 2 unless told otherwise). */
-    static final class Pickle {
+    public static final class Pickle {
         private final ByteArrayOutputStream out = new ByteArrayOutputStream();
 
-        Pickle proto(int v) {
+        public Pickle proto(int v) {
             return op(0x80).raw(v);
         }
 
-        Pickle op(int opcode) {
+        public Pickle op(int opcode) {
             out.write(opcode);
             return this;
         }
 
-        Pickle raw(int... bytes) {
+        public Pickle raw(int... bytes) {
             for (int b : bytes) out.write(b);
             return this;
         }
 
-        Pickle text(String line) {
+        public Pickle text(String line) {
             out.writeBytes((line + "\n").getBytes(StandardCharsets.UTF_8));
             return this;
         }
 
-        Pickle global(String module, String name) {
+        public Pickle global(String module, String name) {
             return op('c').text(module).text(name);
         }
 
-        Pickle str(String s) {
+        public Pickle str(String s) {
             byte[] b = s.getBytes(StandardCharsets.UTF_8);
             op('X').le(b.length, 4);
             out.writeBytes(b);
             return this;
         }
 
-        Pickle integer(long v) {
+        public Pickle integer(long v) {
             if (v >= 0 && v < 256) return op('K').raw((int) v);
             if (v >= 0 && v < 65536) return op('M').le(v, 2);
             if (v >= Integer.MIN_VALUE && v <= Integer.MAX_VALUE) return op('J').le(v, 4);
             return op(0x8a).raw(8).le(v, 8);
         }
 
-        Pickle le(long v, int n) {
+        public Pickle le(long v, int n) {
             for (int i = 0; i < n; ++i) out.write((int) (v >>> (8 * i)) & 0xff);
             return this;
         }
 
-        Pickle mark() {
+        public Pickle mark() {
             return op('(');
         }
 
-        Pickle tuple() {
+        public Pickle tuple() {
             return op('t');
         }
 
-        Pickle ints(long... values) {
+        public Pickle ints(long... values) {
             mark();
             for (long v : values) integer(v);
             return tuple();
         }
 
-        Pickle none() {
+        public Pickle none() {
             return op('N');
         }
 
-        Pickle bool(boolean b) {
+        public Pickle bool(boolean b) {
             return op(b ? 0x88 : 0x89);
         }
 
-        Pickle reduce() {
+        public Pickle reduce() {
             return op('R');
         }
 
-        Pickle stop() {
+        public Pickle stop() {
             return op('.');
         }
 
         /** ('storage', torch.&lt;type&gt;, key, 'cpu', numel) BINPERSID, as the zip format writes it. */
-        Pickle storage(String type, String key, long numel) {
+        public Pickle storage(String type, String key, long numel) {
             mark().str("storage").global("torch", type).str(key).str("cpu").integer(numel).tuple();
             return op('Q');
         }
 
         /** The legacy persistent id: one more field, the view metadata (or None). */
-        Pickle legacyStorage(String type, String key, long numel, String viewKey, long viewOffset, long viewSize) {
+        public Pickle legacyStorage(String type, String key, long numel, String viewKey, long viewOffset, long viewSize) {
             mark().str("storage").global("torch", type).str(key).str("cpu").integer(numel);
             if (viewKey == null) none();
             else mark().str(viewKey).integer(viewOffset).integer(viewSize).tuple();
@@ -113,7 +113,7 @@ final class TorchFiles {
         }
 
         /** _rebuild_tensor_v2(storage, offset, size, stride, False, OrderedDict()); {@code storage} writes 1st. */
-        Pickle tensor(Runnable storage, long offset, long[] shape, long[] stride) {
+        public Pickle tensor(Runnable storage, long offset, long[] shape, long[] stride) {
             global("torch._utils", "_rebuild_tensor_v2").mark();
             storage.run();
             integer(offset).ints(shape).ints(stride).bool(false);
@@ -121,13 +121,13 @@ final class TorchFiles {
             return tuple().reduce();
         }
 
-        byte[] bytes() {
+        public byte[] bytes() {
             return out.toByteArray();
         }
     }
 
     /** A zip-format file: {@code prefix/data.pkl}, {@code prefix/data/<key>} per storage, {@code prefix/version}. */
-    static void writeZip(Path file, String prefix, byte[] pickle, Map<String, byte[]> storages) throws IOException {
+    public static void writeZip(Path file, String prefix, byte[] pickle, Map<String, byte[]> storages) throws IOException {
         Map<String, byte[]> entries = new LinkedHashMap<>();
         entries.put(prefix + "/data.pkl", pickle);
         for (Map.Entry<String, byte[]> e : storages.entrySet())
@@ -137,7 +137,7 @@ final class TorchFiles {
     }
 
     /** A zip of stored entries, in order. */
-    static void writeEntries(Path file, Map<String, byte[]> entries) throws IOException {
+    public static void writeEntries(Path file, Map<String, byte[]> entries) throws IOException {
         try (OutputStream os = Files.newOutputStream(file); ZipOutputStream zip = new ZipOutputStream(os)) {
             for (Map.Entry<String, byte[]> e : entries.entrySet()) {
                 ZipEntry z = new ZipEntry(e.getKey());
@@ -154,7 +154,7 @@ final class TorchFiles {
     }
 
     /** The entries of a zip, in order. */
-    static Map<String, byte[]> readEntries(Path file) throws IOException {
+    public static Map<String, byte[]> readEntries(Path file) throws IOException {
         Map<String, byte[]> out = new LinkedHashMap<>();
         try (ZipFile zip = new ZipFile(file.toFile())) {  // torch's stored entries have data descriptors
             for (ZipEntry e : java.util.Collections.list(zip.entries())) {
@@ -167,7 +167,7 @@ final class TorchFiles {
     }
 
     /** Rewrites a zip with each entry passed through {@code edit} (null drops the entry). */
-    static void rewriteZip(Path from, Path to, java.util.function.BiFunction<String, byte[], byte[]> edit)
+    public static void rewriteZip(Path from, Path to, java.util.function.BiFunction<String, byte[], byte[]> edit)
             throws IOException {
         Map<String, byte[]> out = new LinkedHashMap<>();
         for (Map.Entry<String, byte[]> e : readEntries(from).entrySet()) {
@@ -178,7 +178,7 @@ final class TorchFiles {
     }
 
     /** A legacy-format file: magic, protocol, sys_info, the main pickle, the key list, then each storage. */
-    static void writeLegacy(Path file, byte[] main, List<String> keys, List<byte[]> storages, List<Long> numels)
+    public static void writeLegacy(Path file, byte[] main, List<String> keys, List<byte[]> storages, List<Long> numels)
             throws IOException {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         out.writeBytes(new Pickle().proto(2).op(0x8a)
@@ -197,14 +197,14 @@ final class TorchFiles {
         Files.write(file, out.toByteArray());
     }
 
-    static byte[] floats(float... v) {
+    public static byte[] floats(float... v) {
         ByteBuffer b = ByteBuffer.allocate(4 * v.length).order(ByteOrder.LITTLE_ENDIAN);
         for (float f : v) b.putFloat(f);
         return b.array();
     }
 
     /** A test resource under torchsave/, copied to {@code dir} (tests read resources through files). */
-    static Path resource(String name, Path dir) {
+    public static Path resource(String name, Path dir) {
         try (InputStream in = TorchFiles.class.getResourceAsStream("/torchsave/" + name)) {
             if (in == null) throw new IllegalStateException("missing test resource torchsave/" + name);
             Path p = dir.resolve(name);

@@ -301,8 +301,19 @@ public final class Loader implements AutoCloseable {
         NdArray recordArray = NdArray.of(Arrays.copyOf(records, n));
         NdArray targets = null;
         long t2 = System.nanoTime();
-        if (store != null && pooling != null && n > 0)
-            targets = targets(recordArray, labelArray, boxArray, flipArray, full.targets().view(n));
+        if (store != null && pooling != null && n > 0) {
+            try {
+                targets = targets(recordArray, labelArray, boxArray, flipArray, full.targets().view(n));
+            } catch (IllegalArgumentException e) {  // the native check of a record's class ids: name the store
+                recycle(full);
+                java.util.regex.Matcher m = java.util.regex.Pattern.compile("of map (\\d+) ").matcher(e.getMessage());
+                int i = m.find() ? Integer.parseInt(m.group(1)) : -1;
+                for (int j = 0; j < n; ++j) if (recordArray.getLong(j) < 0) i = -1;  // then map i is not sample i
+                throw new IllegalArgumentException(store.path() + ": " + e.getMessage() + (i >= 0 && i < keys.size()
+                        ? " (map " + i + ": key '" + keys.get(i) + "', record " + recordArray.getLong(i) + ")" : "")
+                        + "; `relabel inspect --verify` checks every record", e);
+            }
+        }
         long t3 = System.nanoTime();
         labelNanos.addAndGet(t3 - t2);
         return new Batch(epoch, b, keys, images, boxArray, flipArray, labelArray, recordArray, targets, skippedHere,
@@ -366,9 +377,19 @@ public final class Loader implements AutoCloseable {
         return out;
     }
 
+    /**
+     * Stops the workers and waits for the batches they are assembling (up to a minute): a worker may be reading the
+     * label-map store, which the caller closes (unmaps) next.
+     */
     @Override
     public void close() {
         pool.shutdownNow();
+        try {
+            if (!pool.awaitTermination(60, java.util.concurrent.TimeUnit.SECONDS))
+                log.accept("loader workers still running 60 s after close");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     /** Loader options. */

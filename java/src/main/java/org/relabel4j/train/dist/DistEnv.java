@@ -61,7 +61,7 @@ public record DistEnv(int rank, int worldSize, int localRank, int localWorldSize
             int world = integer(env, "SLURM_NTASKS", null);
             int rank = integer(env, "SLURM_PROCID", null);
             int local = integer(env, "SLURM_LOCALID", 0);
-            int localWorld = tasksPerNode(env.get("SLURM_STEP_TASKS_PER_NODE"), env.get("SLURM_TASKS_PER_NODE"), world);
+            int localWorld = tasksPerNode(env, world);
             String addr = env.get("MASTER_ADDR");
             if (addr == null) {
                 String nodes = env.getOrDefault("SLURM_STEP_NODELIST", env.get("SLURM_JOB_NODELIST"));
@@ -89,17 +89,27 @@ public record DistEnv(int rank, int worldSize, int localRank, int localWorldSize
         return s.substring(0, bracket) + first;
     }
 
-    /** This node's task count from SLURM's {@code 4(x2),2} notation (the first node's; all nodes when absent). */
-    static int tasksPerNode(String step, String job, int world) {
-        String v = step != null ? step : job;
+    /**
+     * This node's task count from {@code SLURM_STEP_TASKS_PER_NODE} (else {@code SLURM_TASKS_PER_NODE}) in SLURM's
+     * {@code 4(x2),2} notation: the first node's; all tasks when neither is set. A value that does not parse is an
+     * error naming the variable and the value, as for every other variable.
+     */
+    static int tasksPerNode(Map<String, String> env, int world) {
+        String name = env.get("SLURM_STEP_TASKS_PER_NODE") != null ? "SLURM_STEP_TASKS_PER_NODE" : "SLURM_TASKS_PER_NODE";
+        String v = env.get(name);
         if (v == null || v.isBlank()) return world;
-        String first = v.split(",")[0];
-        int paren = first.indexOf('(');
+        if (!v.trim().matches("\\d+(\\(x\\d+\\))?(,\\d+(\\(x\\d+\\))?)*"))
+            throw new IllegalArgumentException("environment: " + name + " must be SLURM's tasks-per-node list (e.g. 4 or "
+                    + "4(x2),2), got '" + v + "'");
+        String first = v.trim().split(",")[0];
+        int paren = first.indexOf('('), n;
         try {
-            return Integer.parseInt(paren < 0 ? first.trim() : first.substring(0, paren).trim());
+            n = Integer.parseInt(paren < 0 ? first : first.substring(0, paren));
         } catch (NumberFormatException e) {
-            return world;
+            throw new IllegalArgumentException("environment: " + name + " is out of range, got '" + v + "'");
         }
+        if (n < 1) throw new IllegalArgumentException("environment: " + name + " must count at least 1 task, got '" + v + "'");
+        return n;
     }
 
     private static int integer(Map<String, String> env, String name, Integer fallback) {

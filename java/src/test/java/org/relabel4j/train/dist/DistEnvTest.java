@@ -54,8 +54,10 @@ class DistEnvTest {
         assertEquals("gpu1", DistEnv.firstHost("gpu1,node[003-005]"));
         assertEquals("n7", DistEnv.firstHost("n[7,9]"));
         assertEquals("single", DistEnv.firstHost("single"));
-        assertEquals(4, DistEnv.tasksPerNode("4(x2),2", null, 10));
-        assertEquals(10, DistEnv.tasksPerNode(null, null, 10));
+        assertEquals(4, DistEnv.tasksPerNode(Map.of("SLURM_STEP_TASKS_PER_NODE", "4(x2),2"), 10));
+        assertEquals(3, DistEnv.tasksPerNode(Map.of("SLURM_TASKS_PER_NODE", "3,2(x4)"), 10));
+        assertEquals(2, DistEnv.tasksPerNode(Map.of("SLURM_STEP_TASKS_PER_NODE", "2", "SLURM_TASKS_PER_NODE", "x"), 10));
+        assertEquals(10, DistEnv.tasksPerNode(Map.of(), 10));
     }
 
     @Test
@@ -70,5 +72,12 @@ class DistEnvTest {
         e = assertThrows(IllegalArgumentException.class,
                 () -> DistEnv.from(Map.of("WORLD_SIZE", "2", "RANK", "0", "MASTER_PORT", "70000")));
         assertTrue(e.getMessage().contains("master port"), e.getMessage());
+        // SLURM's tasks per node: a value that does not parse is refused like the others, not replaced by a guess.
+        for (String bad : new String[] {"four", "4(x2", "4,,2", "0", "99999999999"}) {
+            e = assertThrows(IllegalArgumentException.class, () -> DistEnv.from(Map.of("SLURM_STEP_ID", "0",
+                    "SLURM_PROCID", "0", "SLURM_NTASKS", "4", "SLURM_TASKS_PER_NODE", bad, "MASTER_ADDR", "h")), bad);
+            assertTrue(e.getMessage().contains("SLURM_TASKS_PER_NODE") && e.getMessage().contains("'" + bad + "'"),
+                    e.getMessage());
+        }
     }
 }

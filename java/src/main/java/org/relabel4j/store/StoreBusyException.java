@@ -1,0 +1,10 @@
+package org.relabel4j.store;
+
+import java.nio.file.Path;
+
+/** A store or its unfinished file is in use by another reader or writer (its lock is held); nothing was changed. */
+public class StoreBusyException extends StoreException {
+    public StoreBusyException(Path file, String what) {
+        super(file, what);
+    }
+}
