@@ -11,6 +11,10 @@
 # steps are skipped once the run has used that many seconds), RELABEL_CHECK_BUILD_DIR (default build-gpu).
 # Exit status: 0 when every correctness step passed, 1 otherwise (timing steps only warn).
 set -euo pipefail
+if [[ "${1:-}" == -h || "${1:-}" == --help ]]; then
+  sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'
+  exit 0
+fi
 
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 ROOT=$(pwd)
