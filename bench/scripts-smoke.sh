@@ -41,7 +41,7 @@ ENTRIES=(
   "quick|bench/quick.sh|600|bench/quick.sh --iters 1 --anchor-iters 1 --build-dir '$root/bench/target/quick-build'"
   "loader|bench/loader.sh|600|bench/loader.sh --images 20 --epochs 1"
   "dist|bench/dist.sh|600|bench/dist.sh --models small-cnn --images 64 --steps 6 --batch 4 --repeat 1"
-  "gpu-check|bench/gpu/check.sh|120|bash bench/gpu/check.sh --help"
+  "gpu-check|bench/gpu/check.sh|120|bash bench/gpu/check.sh --help && bash bench/gpu/check.sh --plan && bash bench/gpu/check.sh --self-test"
 )
 
 # Why an entry cannot run here (empty: it can).
@@ -66,6 +66,7 @@ expect() {
     loader) echo '^\| relabel4j Loader \|' ;;
     dist) echo '^\| small-cnn' ;;
     demo) echo 'report' ;;
+    gpu-check) echo '^check.sh --self-test: 0 failure' ;;
   esac
 }
 
