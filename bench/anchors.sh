@@ -298,6 +298,9 @@ else
 fi
 jmh_args+=("$include")
 echo "anchors.sh: labelpool-bench ${jmh_args[*]} ${jmh_extra[*]}" >&2
+# Smoke runs time nothing, so they ignore JMH's machine-wide lock (another JMH run on the machine, e.g. a parallel
+# build's, would make them fail); quick and full runs keep it: their numbers need the machine to themselves.
+[ "$smoke" = 1 ] && export LABELPOOL_BENCH_JAVA_OPTS="${LABELPOOL_BENCH_JAVA_OPTS:-} -Djmh.ignoreLock=true"
 "$here/labelpool-bench" "${jmh_args[@]}" "${jmh_extra[@]}" -rf json -rff "$out/jmh.json" >"$out/jmh.log" 2>&1 || {
   tail -40 "$out/jmh.log" >&2
   exit 1
