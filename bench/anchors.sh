@@ -3,18 +3,31 @@
 # benchmarks of labelpool-bench in one go, then prints one markdown table: op, ours (JMH score +- error), anchor,
 # ratio, and the memory-bandwidth bound (bytes the op must move / the bandwidth probe of the same run).
 #
-# usage: bench/anchors.sh [--quick] [--install] [--out DIR] [-- JMH_ARGS...]
+# usage: bench/anchors.sh [--quick|--smoke] [--install] [--out DIR] [-- JMH_ARGS...]
 #        bench/anchors.sh --table DIR      (print the table of an earlier run again)
 #   --quick    one thread, B=1024 only, short iterations: under 2 minutes on a 2-core VM (once built)
+#   --smoke    what `mvn verify` runs: every benchmark of the table once, briefly, at B=64 (no fork), the anchor
+#              once where torchvision is installed (else a visible skip); checks the script, not the speed
 #   --install  apt-get install python3-torchvision (as root, or through sudo) for the anchor
 #   --out DIR  keep the raw results there (default: bench/target/anchors-<UTC time>)
 #   JMH_ARGS   extra arguments for labelpool-bench (e.g. -- -p batch=1024 to trim the full run)
 # Builds first when needed (mvn -B -q -DskipTests package at the repo root). Without the anchor (no /usr/bin/python3
 # with torch + torchvision, or ANCHOR_PYTHON), the table has our numbers and says the anchor is missing.
+#
+# The table describes the benchmark classes of TABLE_CLASSES; EXCLUDED_CLASSES have reports of their own. Every
+# class labelpool-bench lists must be in one of the two (checked before anything runs), so that a new benchmark
+# class cannot silently slow the run down or break the table.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/.." && pwd)"
+# shellcheck source=../bin/lib/build.sh
+. "$root/bin/lib/build.sh"
+TABLE_CLASSES=(BandwidthBench LabelPoolBench ReferenceBench StoreBench TopKBench CudaBench)
+# AnnotateBench: a ResNet-50 teacher per run (minutes), reported in RESULTS.md's annotation section
+#   (bench/labelpool-bench AnnotateBench); TrainBench: training epochs (bench/labelpool-bench TrainBench).
+EXCLUDED_CLASSES=(AnnotateBench TrainBench)
 quick=0
+smoke=0
 install=0
 out=""
 table_only=0
@@ -22,17 +35,18 @@ jmh_extra=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) quick=1; shift ;;
+    --smoke) smoke=1; quick=1; shift ;;
     --install) install=1; shift ;;
     --out) out="$2"; shift 2 ;;
     --table) out="$2"; table_only=1; shift 2 ;;
     --) shift; jmh_extra=("$@"); break ;;
-    *) echo "usage: bench/anchors.sh [--quick] [--install] [--out DIR] [-- JMH_ARGS...] | --table DIR" >&2; exit 2 ;;
+    *) echo "usage: bench/anchors.sh [--quick|--smoke] [--install] [--out DIR] [-- JMH_ARGS...] | --table DIR" >&2; exit 2 ;;
   esac
 done
 
 # The table: JMH results + bytes per op + anchor lines of a run directory.
 print_table() {
-python3 - "$1" <<'PY'
+TABLE_CLASSES="${TABLE_CLASSES[*]}" python3 - "$1" <<'PY'
 import json, os, sys
 d = sys.argv[1]
 note_file = os.path.join(d, "anchor-missing.txt")
@@ -82,6 +96,12 @@ print()
 lp_anchor = {t: anchor("official-labelpool-cpu", threads=t) for t in (1, 2)}
 pt_anchor = anchor("official-pt-load-cpu")
 reused = anchor("official-labelpool-cpu-dense-reused")
+
+KNOWN = set(os.environ["TABLE_CLASSES"].split())
+unknown = sorted({r["class"] for r in rows} - KNOWN)
+if unknown:
+    sys.exit(f"anchors.sh: no table row description for benchmark class(es) {', '.join(unknown)}: add one to "
+             "describe() in bench/anchors.sh, or exclude the class by name (EXCLUDED_CLASSES)")
 
 def describe(r):
     p, op = r["params"], r["op"]
@@ -172,14 +192,24 @@ if [ "$install" = 1 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq python3-torchvision >/dev/null
 fi
 
-# Build when the launcher's jar is missing or older than any source.
+relabel_build_if_stale "$root" "$out/build.log"
 jar="$here/target/labelpool-bench.jar"
-if [ ! -f "$jar" ] || [ ! -d "$here/target/lib" ] || \
-   [ -n "$(find "$root/bench/src" "$root/bench/pom.xml" "$root/java/src" "$root/java/pom.xml" "$root/native" \
-             "$root/cuda" -newer "$jar" -type f 2>/dev/null | head -1)" ]; then
-  echo "anchors.sh: building (mvn -B -q -DskipTests package)" >&2
-  (cd "$root" && mvn -B -q -DskipTests package >"$out/build.log" 2>&1) || { tail -40 "$out/build.log" >&2; exit 1; }
+
+# Every benchmark class is either described by the table or excluded by name.
+"$here/labelpool-bench" -l >"$out/list.txt" 2>"$out/list.err" || { cat "$out/list.err" >&2; exit 1; }
+unclassified=""
+for cls in $(sed -n 's/^org\.relabel4j\.bench\.\([A-Za-z0-9_]*\)\..*/\1/p' "$out/list.txt" | sort -u); do
+  case " ${TABLE_CLASSES[*]} ${EXCLUDED_CLASSES[*]} " in
+    *" $cls "*) ;;
+    *) unclassified="$unclassified $cls" ;;
+  esac
+done
+if [ -n "$unclassified" ]; then
+  echo "anchors.sh: benchmark class(es)$unclassified are neither described by the table (TABLE_CLASSES) nor" \
+    "excluded by name (EXCLUDED_CLASSES) in bench/anchors.sh" >&2
+  exit 2
 fi
+include="\\.($(IFS='|'; echo "${TABLE_CLASSES[*]}"))\\."
 classpath="$jar:$here/target/lib/*"
 
 {
@@ -187,7 +217,7 @@ classpath="$jar:$here/target/lib/*"
   echo "machine: $(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc) cores, $(free -g | awk '/^Mem:/ {print $2}') GB RAM"
   echo "jdk: $("${JAVA:-java}" -version 2>&1 | head -1)"
   echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
-  echo "mode: $([ "$quick" = 1 ] && echo quick || echo full)"
+  echo "mode: $([ "$smoke" = 1 ] && echo smoke || { [ "$quick" = 1 ] && echo quick || echo full; })"
 } >"$out/env.txt"
 
 # ---- the anchor (released path, Debian's torch + torchvision on the CPU)
@@ -257,13 +287,20 @@ else
 fi
 
 # ---- ours (JMH) and the bytes each op must move
-if [ "$quick" = 1 ]; then
-  jmh_args=(-f 1 -wi 1 -i 3 -w 500ms -r 500ms -p batch=1024 -p threads=1 -p scores=fp16 -p S=1
+if [ "$smoke" = 1 ]; then
+  jmh_args=(-f 0 -wi 0 -i 1 -r 100ms -foe true -p batch=64 -p threads=1 -p scores=fp16 -p S=1
+            -p shape=64x1000x15x15 -p input=fp32)
+elif [ "$quick" = 1 ]; then
+  jmh_args=(-f 1 -wi 1 -i 3 -w 500ms -r 500ms -foe true -p batch=1024 -p threads=1 -p scores=fp16 -p S=1
             -p shape=64x1000x15x15 -p input=fp32)
 else
   jmh_args=()
 fi
+jmh_args+=("$include")
 echo "anchors.sh: labelpool-bench ${jmh_args[*]} ${jmh_extra[*]}" >&2
+# Smoke runs time nothing, so they ignore JMH's machine-wide lock (another JMH run on the machine, e.g. a parallel
+# build's, would make them fail); quick and full runs keep it: their numbers need the machine to themselves.
+[ "$smoke" = 1 ] && export LABELPOOL_BENCH_JAVA_OPTS="${LABELPOOL_BENCH_JAVA_OPTS:-} -Djmh.ignoreLock=true"
 "$here/labelpool-bench" "${jmh_args[@]}" "${jmh_extra[@]}" -rf json -rff "$out/jmh.json" >"$out/jmh.log" 2>&1 || {
   tail -40 "$out/jmh.log" >&2
   exit 1

@@ -2,12 +2,15 @@
 # Data-parallel training on this machine's CPUs (Gloo over 127.0.0.1): the all-reduce time per step and the
 # scaling from 1 to N ranks, through `relabel train` and `relabel launch` on generated JPEGs.
 #
-# usage: bench/dist.sh [--ranks N] [--steps S] [--batch B] [--repeat R] [--keep DIR]
+# usage: bench/dist.sh [--ranks N] [--steps S] [--batch B] [--repeat R] [--models M,...] [--images N] [--keep DIR]
 #   --ranks N   ranks of the parallel runs (default 2)
 #   --steps S   steps per run (default 20; the first 5 are warm-up and not counted)
 #   --batch B   images per rank and step (default 32)
 #   --repeat R  runs of the whole matrix, interleaved (default 3): on a shared machine the load of other jobs
 #               changes from minute to minute, so every configuration is measured in every round
+#   --models M  comma-separated subset of small-cnn,resnet18 (default both)
+#   --images N  generated training JPEGs (default 1280)
+# Smallest run (what `mvn verify` runs): --models small-cnn --images 64 --steps 6 --batch 4 --repeat 1
 #
 # Per model (small-cnn width 32 at 64 px: 0.39 M parameters; resnet18 at 32 px: 11.2 M) it runs
 #   1 rank,  1 thread,  batch B        the per-core baseline
@@ -24,6 +27,8 @@ ranks=2
 steps=20
 batch=32
 repeat=3
+models="small-cnn,resnet18"
+images=1280
 keep=""
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -31,16 +36,30 @@ while [ $# -gt 0 ]; do
     --steps) steps="$2"; shift 2 ;;
     --batch) batch="$2"; shift 2 ;;
     --repeat) repeat="$2"; shift 2 ;;
+    --models) models="$2"; shift 2 ;;
+    --images) images="$2"; shift 2 ;;
     --keep) keep="$2"; shift 2 ;;
-    *) echo "usage: bench/dist.sh [--ranks N] [--steps S] [--batch B] [--repeat R] [--keep DIR]" >&2; exit 2 ;;
+    *) echo "usage: bench/dist.sh [--ranks N] [--steps S] [--batch B] [--repeat R] [--models M,...] [--images N]" \
+         "[--keep DIR]" >&2; exit 2 ;;
   esac
 done
+model_list=()
+for m in ${models//,/ }; do
+  case "$m" in
+    small-cnn) model_list+=("small-cnn w32 64px") ;;
+    resnet18) model_list+=("resnet18 32px") ;;
+    *) echo "bench/dist.sh: --models: unknown model '$m' (small-cnn, resnet18)" >&2; exit 2 ;;
+  esac
+done
+[ ${#model_list[@]} -gt 0 ] || { echo "bench/dist.sh: --models is empty" >&2; exit 2; }
+if [ "$steps" -le 5 ]; then echo "bench/dist.sh: --steps must be > 5 (the first 5 are warm-up)" >&2; exit 2; fi
 work="${keep:-$(mktemp -d)}"
 [ -n "$keep" ] || trap 'rm -rf "$work"' EXIT
 mkdir -p "$work"
-(cd "$root" && mvn -B -q -o -DskipTests -pl java package 2>/dev/null || mvn -B -q -DskipTests -pl java package)
+. "$root/bin/lib/build.sh"
+relabel_build_if_stale "$root"
 relabel="$root/bin/relabel"
-[ -d "$work/data" ] || java -cp "$root/java/target/lib/*" "$root/bench/dist/MakeImages.java" "$work/data" 1280 160 120
+[ -d "$work/data" ] || java -cp "$root/java/target/lib/*" "$root/bench/dist/MakeImages.java" "$work/data" "$images" 160 120
 
 port=$((20000 + RANDOM % 20000))
 run() {  # name, ranks, threads, global batch, model args..., -- extra train args
@@ -80,7 +99,7 @@ PY
 
 rm -f "$work/results.jsonl"
 for round in $(seq 1 "$repeat"); do
-  for model in "small-cnn w32 64px" "resnet18 32px"; do
+  for model in "${model_list[@]}"; do
     case "$model" in
       small*) args=(--set model.width=32 --set data.image_size=64) ;;
       resnet*) args=(--arch resnet18 --set data.image_size=32) ;;

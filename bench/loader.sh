@@ -28,7 +28,8 @@ fi
 work="${keep:-$(mktemp -d)}"
 [ -n "$keep" ] || trap 'rm -rf "$work"' EXIT
 mkdir -p "$work"
-[ -f "$root/java/target/lib/picocli-4.7.7.jar" ] || (cd "$root" && mvn -B -q -DskipTests package)
+. "$root/bin/lib/build.sh"
+relabel_build_if_stale "$root"
 
 # 1. JPEGs in an ImageFolder tree and a label-map store with one map per image.
 $py - "$work/data" "$images" <<'PY'

@@ -4,6 +4,8 @@
 #include <cuda_runtime.h>
 
 #include <cstdint>
+#include <cstdlib>
+#include <cstring>
 
 #include "errors.h"
 #include "relabel/relabel.h"
@@ -55,6 +57,24 @@ class DeviceGuard {
   int previous_ = 0;
   bool changed_ = false;
 };
+
+// Which generation of the kernels runs: RELABEL_KERNELS=v1 (default) or v2, read from the environment once per
+// process. Both compute the same op to the same tolerances (bench/gpu/check.sh validates and times both); v1 stays
+// the default until a device run has shown v2 correct and faster. Any other value is an argument error.
+inline int32_t kernel_generation(int *generation) {
+  static const int cached = [] {
+    const char *e = std::getenv("RELABEL_KERNELS");
+    if (e == nullptr || *e == '\0' || std::strcmp(e, "v1") == 0) return 1;
+    return std::strcmp(e, "v2") == 0 ? 2 : -1;
+  }();
+  if (cached < 0) {
+    const char *e = std::getenv("RELABEL_KERNELS");
+    return fail(RELABEL_ERR_ARGUMENT, "environment variable RELABEL_KERNELS must be v1 or v2, got '%s'",
+                e != nullptr ? e : "");
+  }
+  *generation = cached;
+  return RELABEL_OK;
+}
 
 inline int32_t check_launch(const char *kernel) {
   const cudaError_t err = cudaGetLastError();

@@ -1,4 +1,5 @@
-// CUDA LabelPooling: one block per (crop, output bin). The block computes the bin's separable RoIAlign weights
+// CUDA LabelPooling, first generation (RELABEL_KERNELS=v1, the default; v2 is in label_pool_v2.cu): one block per
+// (crop, output bin). The block computes the bin's separable RoIAlign weights
 // (common.h, the same arithmetic as the CPU kernel), accumulates the k entries of every cell with nonzero weight
 // into a per-class accumulator in shared memory (in the output row itself when C does not fit), then finalizes:
 // plain pooled logits, the softmax with one shared fill value for classes no cell touched (exp() only for
@@ -9,36 +10,12 @@
 
 #include "common.h"
 #include "cuda_util.h"
+#include "label_pool.h"
 #include "validate.h"
 
 namespace relabel {
 namespace cuda {
 namespace {
-
-struct PoolArgs {
-  const char *scores;
-  int64_t score_stride;
-  const char *indices;
-  int64_t index_stride;
-  const char *quant;  // uint8 scores: the records' quantization blocks; else NULL
-  int64_t quant_stride;
-  const int64_t *record_indices;  // NULL: crop i reads map i
-  int64_t num_maps;
-  const float *boxes;
-  const uint8_t *flips;
-  float *out;
-  relabel_pool_stats *stats;
-  int height, width, k, classes, out_size;
-  int mode, box_order, softmax;
-  float inv_temperature;
-  bool acc_in_shared;
-};
-
-__device__ bool box_ok(const float *box) {
-  for (int i = 0; i < 4; ++i)
-    if (!is_finite(box[i]) || fabsf(box[i]) > kMaxBoxCoordinate) return false;
-  return true;
-}
 
 template <typename ScoreT, typename IndexT>
 __global__ void __launch_bounds__(kBlock) label_pool_kernel(PoolArgs a) {
@@ -57,9 +34,7 @@ __global__ void __launch_bounds__(kBlock) label_pool_kernel(PoolArgs a) {
   const int64_t map = a.record_indices != nullptr ? a.record_indices[b] : b;
   const float *box = a.boxes + 4 * b;
   if (map < 0 || map >= a.num_maps || !box_ok(box)) {  // uniform across the block: no divergence at barriers
-    for (int c = threadIdx.x; c < C; c += blockDim.x) out[c * ss] = nanf("");
-    if (threadIdx.x == 0 && a.stats != nullptr)
-      atomicAdd(reinterpret_cast<unsigned long long *>(&a.stats->bad_entries), 1ull);
+    write_bad_crop(out, C, ss, a.stats);
     return;
   }
   const ScoreT *sc = reinterpret_cast<const ScoreT *>(a.scores + map * a.score_stride);
@@ -194,6 +169,14 @@ int32_t launch_pool(const relabel_map_spec &spec, const relabel_pool_params &p, 
   int optin = 0;
   status = max_shared_bytes(device, &optin);
   if (status != RELABEL_OK) return status;
+  int generation = 1;
+  status = kernel_generation(&generation);
+  if (status != RELABEL_OK) return status;
+  if (generation == 2) {
+    bool launched = false;
+    status = launch_pool_v2(spec, a, batch, optin, static_cast<cudaStream_t>(stream), &launched);
+    if (status != RELABEL_OK || launched) return status;
+  }
   const size_t base_bytes = static_cast<size_t>(spec.height + spec.width + 32) * sizeof(float);
   const size_t shared_bytes = base_bytes + static_cast<size_t>(spec.classes) * sizeof(float);
   a.acc_in_shared = shared_bytes <= static_cast<size_t>(optin);

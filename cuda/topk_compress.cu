@@ -1,10 +1,12 @@
-// CUDA top-k compression: adjacent threads take adjacent locations (b, y, x), so every load of a class plane is
+// CUDA top-k compression, first generation (RELABEL_KERNELS=v1, the default; v2 is in topk_compress_v2.cu):
+// adjacent threads take adjacent locations (b, y, x), so every load of a class plane is
 // coalesced; each keeps a running top-k in registers over its share of the C classes (k <= 16: 8 class slices per
 // location, merged in shared memory; larger k: one thread per location). Only k scores (fp16/fp32) and k class
 // ids per location are written. Same selection and tie rule as the CPU kernel: descending, equal values keep the
 // lower class id first.
 #include "common.h"
 #include "cuda_util.h"
+#include "topk.h"
 #include "validate.h"
 
 namespace relabel {
@@ -20,51 +22,6 @@ __device__ __forceinline__ float load_dense(const Bf16 *p, int64_t i) {
   return bf16_to_float(__ldg(reinterpret_cast<const unsigned short *>(p) + i));
 }
 
-struct TopkArgs {
-  int64_t locations;  // B * H * W
-  int64_t hw;
-  int classes, k;
-  void *scores;
-  int score_dtype;
-  void *indices;
-  int index_dtype;
-  int32_t *flags;
-};
-
-// Offers value v of class c to a descending top-k list (ties keep the earlier, lower class id).
-template <int KCAP>
-__device__ __forceinline__ void offer(float (&best)[KCAP], int (&best_id)[KCAP], int k, float v, int c) {
-  if (!(v > best[k - 1])) return;
-  best[k - 1] = v;
-  best_id[k - 1] = c;
-#pragma unroll
-  for (int j = KCAP - 1; j > 0; --j) {
-    if (j < k && best[j] > best[j - 1]) {
-      const float tv = best[j];
-      best[j] = best[j - 1];
-      best[j - 1] = tv;
-      const int ti = best_id[j];
-      best_id[j] = best_id[j - 1];
-      best_id[j - 1] = ti;
-    }
-  }
-}
-
-// Writes entry o of the outputs (fp16 rounding flags an overflow; a missing id, -1, is written as 0 in uint16).
-__device__ __forceinline__ void write_entry(const TopkArgs &a, int64_t o, float v, int id, int &flags) {
-  if (a.score_dtype == RELABEL_F16) {
-    const uint16_t h = float_to_half(v);
-    if ((h & 0x7c00u) == 0x7c00u && is_finite(v)) flags |= RELABEL_FLAG_F16_OVERFLOW;
-    static_cast<uint16_t *>(a.scores)[o] = h;
-  } else {
-    static_cast<float *>(a.scores)[o] = v;
-  }
-  if (a.index_dtype == RELABEL_U16)
-    static_cast<uint16_t *>(a.indices)[o] = static_cast<uint16_t>(id < 0 ? 0 : id);
-  else
-    static_cast<int32_t *>(a.indices)[o] = id;
-}
-
 // One thread per location (used for k > 16). KCAP: compile-time capacity; EXACT: k == KCAP, so that the lists
 // live in registers.
 template <typename In, int KCAP, bool EXACT>
@@ -76,11 +33,7 @@ __global__ void __launch_bounds__(kBlock) topk_kernel(const In *__restrict__ den
   const In *p = dense + b * a.classes * a.hw + loc;
   float best[KCAP];
   int best_id[KCAP];
-#pragma unroll
-  for (int j = 0; j < KCAP; ++j) {
-    best[j] = -INFINITY;
-    best_id[j] = -1;
-  }
+  clear_list(best, best_id);
   int flags = 0;
 #pragma unroll 4
   for (int c = 0; c < a.classes; ++c) {
@@ -105,11 +58,6 @@ __global__ void __launch_bounds__(kBlock) topk_kernel(const In *__restrict__ den
 // location, which matters when B x H x W is small (e.g. 16 x 7 x 7 maps of 21843 classes).
 constexpr int kSlices = kBlock / 32;
 
-// a before b: larger value first, equal values by lower class id (placeholders, id -1, only hold -inf).
-__device__ __forceinline__ bool ranks_before(float av, int ai, float bv, int bi) {
-  return av > bv || (av == bv && ai >= 0 && (bi < 0 || ai < bi));
-}
-
 template <typename In, int KCAP, bool EXACT>
 __global__ void __launch_bounds__(kBlock) topk_split_kernel(const In *__restrict__ dense, TopkArgs a) {
   __shared__ float cand_v[kSlices][KCAP][32];
@@ -121,11 +69,7 @@ __global__ void __launch_bounds__(kBlock) topk_split_kernel(const In *__restrict
   const int64_t b = active ? idx / a.hw : 0, loc = active ? idx % a.hw : 0;
   float best[KCAP];
   int best_id[KCAP];
-#pragma unroll
-  for (int j = 0; j < KCAP; ++j) {
-    best[j] = -INFINITY;
-    best_id[j] = -1;
-  }
+  clear_list(best, best_id);
   int flags = 0;
   if (active) {
     const In *p = dense + b * a.classes * a.hw + loc;
@@ -232,6 +176,14 @@ extern "C" int32_t relabel_cuda_topk_compress(const void *dense, int32_t dense_d
     return fail(RELABEL_ERR_ARGUMENT, "batch x H x W = %lld is too large for one launch; split the batch",
                 static_cast<long long>(a.locations));
   const cudaStream_t s = static_cast<cudaStream_t>(stream);
+  int generation = 1;
+  status = kernel_generation(&generation);
+  if (status != RELABEL_OK) return status;
+  if (generation == 2) {
+    bool launched = false;
+    status = launch_topk_v2(dense, dense_dtype, a, s, &launched);
+    if (status != RELABEL_OK || launched) return status;
+  }
   switch (dense_dtype) {
     case RELABEL_F32: return launch_topk<float>(dense, a, s);
     case RELABEL_F16: return launch_topk<uint16_t>(dense, a, s);

@@ -20,6 +20,8 @@ timed medians, and bytes moved vs the measured device-to-device copy bandwidth.
 Writes <out>/check_results.json, <out>/timing.json and <out>/timing.md; exits 1 on any correctness failure.
 usage: check.py --lib build-gpu/lib/librelabel.so [--fixtures DIR] [--out DIR] [--device cuda|cpu]
                 [--seeds N] [--full|--quick] [--timing|--no-timing] [--threads N]
+       check.py --selftest --lib LIB [--fixtures DIR]   (no GPU, no torch: what CI runs on every build)
+The kernel generation the CUDA calls run is RELABEL_KERNELS (v1|v2) in the environment (check.sh runs both).
 """
 import argparse
 import ctypes
@@ -33,15 +35,15 @@ import sys
 import time
 import traceback
 
-import numpy as np
-import torch
-import torchvision
-from torchvision.ops import roi_align
+# numpy, torch and torchvision: imported by import_torch() for the checks against torch/torchvision; the
+# --selftest mode (what CI runs on every build, without a GPU or torch) needs only the standard library.
+np = torch = torchvision = roi_align = None
+TORCH_SCORE = TORCH_INDEX = TORCH_DENSE = None
 
 # ---------------------------------------------------------------------------------------------------------------
 # The C ABI (native/include/relabel/relabel.h)
 # ---------------------------------------------------------------------------------------------------------------
-RELABEL_ABI_VERSION = 1
+RELABEL_ABI_VERSION = 2  # the ABI this script speaks (checked against relabel.h and the library)
 RELABEL_MAX_K = 64
 RELABEL_OK = 0
 RELABEL_ERR_ARGUMENT = 1
@@ -49,11 +51,13 @@ RELABEL_ERR_NONFINITE = 2
 RELABEL_ERR_NO_CUDA = 3
 RELABEL_ERR_CUDA = 4
 RELABEL_ERR_MEMORY = 5
+RELABEL_ERR_BUSY = 6
 RELABEL_F32 = 0
 RELABEL_F16 = 1
 RELABEL_BF16 = 2
 RELABEL_U16 = 3
 RELABEL_I32 = 4
+RELABEL_U8 = 5
 RELABEL_MODE_LOGITS = 0
 RELABEL_MODE_PROBS = 1
 RELABEL_BOX_XYXY = 0
@@ -65,22 +69,33 @@ CONSTANTS = {k: v for k, v in globals().items() if k.startswith("RELABEL_")}
 c_int32, c_int64, c_void_p, c_size_t = ctypes.c_int32, ctypes.c_int64, ctypes.c_void_p, ctypes.c_size_t
 
 
-class MapSpec(ctypes.Structure):
-    _fields_ = [("k", c_int32), ("height", c_int32), ("width", c_int32), ("classes", c_int32),
-                ("score_dtype", c_int32), ("index_dtype", c_int32)]
+HEADER = os.environ.get("RELABEL_HEADER") or os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
+                                                          "native", "include", "relabel", "relabel.h")
+CTYPES = {"int32_t": ctypes.c_int32, "int64_t": ctypes.c_int64, "float": ctypes.c_float}
 
 
-class PoolParams(ctypes.Structure):
-    _fields_ = [("out_size", c_int32), ("mode", c_int32), ("box_order", c_int32), ("softmax", c_int32),
-                ("temperature", ctypes.c_float), ("num_threads", c_int32)]
+def header_structs(path):
+    """{struct name: [(field, C type), ...]} of every `typedef struct NAME { ... } NAME;` in relabel.h."""
+    with open(path) as f:
+        text = re.sub(r"/\*.*?\*/", "", f.read(), flags=re.S)
+    structs = {}
+    for m in re.finditer(r"typedef\s+struct\s+(\w+)\s*\{(.*?)\}\s*(\w+)\s*;", text, re.S):
+        fields = re.findall(r"\b(int32_t|int64_t|float)\s+(\w+)\s*;", m.group(2))
+        structs[m.group(1)] = [(name, ctype) for ctype, name in fields]
+    return structs
 
 
-class PoolStats(ctypes.Structure):
-    _fields_ = [("cells", c_int64), ("cells_top1_nonpositive", c_int64), ("bad_entries", c_int64)]
+def make_structs(path):
+    """ctypes classes generated from the header's structs, so that they cannot drift from it."""
+    if not os.path.exists(path):
+        raise SystemExit(f"check.py: relabel.h not found at {path} (set RELABEL_HEADER)")
+    return {name: type(name, (ctypes.Structure,), {"_fields_": [(f, CTYPES[t]) for f, t in fields]})
+            for name, fields in header_structs(path).items()}
 
 
-class RecordLayout(ctypes.Structure):
-    _fields_ = [("scores_offset", c_int64), ("indices_offset", c_int64), ("record_size", c_int64)]
+STRUCTS = make_structs(HEADER)
+MapSpec, PoolParams = STRUCTS["relabel_map_spec"], STRUCTS["relabel_pool_params"]
+PoolStats, RecordLayout = STRUCTS["relabel_pool_stats"], STRUCTS["relabel_record_layout"]
 
 
 P_SPEC, P_PARAMS = ctypes.POINTER(MapSpec), ctypes.POINTER(PoolParams)
@@ -150,10 +165,20 @@ def ptr(t, ctype=None):
     return p if ctype is None else ctypes.cast(p, ctype)
 
 
-TORCH_SCORE = {RELABEL_F32: torch.float32, RELABEL_F16: torch.float16}
-TORCH_INDEX = {RELABEL_I32: torch.int32, RELABEL_U16: torch.int16}  # uint16 held as int16 bit patterns
-TORCH_DENSE = {RELABEL_F32: torch.float32, RELABEL_F16: torch.float16, RELABEL_BF16: torch.bfloat16}
-DTYPE_NAME = {RELABEL_F32: "f32", RELABEL_F16: "f16", RELABEL_BF16: "bf16", RELABEL_U16: "u16", RELABEL_I32: "i32"}
+def import_torch():
+    global np, torch, torchvision, roi_align, TORCH_SCORE, TORCH_INDEX, TORCH_DENSE
+    import numpy
+    import torch as torch_
+    import torchvision as torchvision_
+    from torchvision.ops import roi_align as roi_align_
+    np, torch, torchvision, roi_align = numpy, torch_, torchvision_, roi_align_
+    TORCH_SCORE = {RELABEL_F32: torch.float32, RELABEL_F16: torch.float16}
+    TORCH_INDEX = {RELABEL_I32: torch.int32, RELABEL_U16: torch.int16}  # uint16 held as int16 bit patterns
+    TORCH_DENSE = {RELABEL_F32: torch.float32, RELABEL_F16: torch.float16, RELABEL_BF16: torch.bfloat16}
+
+
+DTYPE_NAME = {RELABEL_F32: "f32", RELABEL_F16: "f16", RELABEL_BF16: "bf16", RELABEL_U16: "u16", RELABEL_I32: "i32",
+              RELABEL_U8: "u8"}
 
 
 def ids_to_storage(ids, index_dtype):
@@ -431,8 +456,9 @@ def ref_stats(values, boxes, H, W, S, box_order):
     return int(nz.sum()), int((nz & nonpos).sum())
 
 
-def make_records(lib, spec, scores_st, ids_st, device):
-    """The record array of relabel_record_layout_of(spec), built in torch on `device`: [R, record_size] uint8."""
+def make_records(lib, spec, scores_st, ids_st, device, quant=None):
+    """The record array of relabel_record_layout_of(spec), built in torch on `device`: [R, record_size] uint8.
+    quant: [R, 2] float32 (scale, offset) of RELABEL_U8 records."""
     layout = RecordLayout()
     status = lib.relabel_record_layout_of(ctypes.byref(spec), ctypes.byref(layout))
     if status != RELABEL_OK:
@@ -443,6 +469,8 @@ def make_records(lib, spec, scores_st, ids_st, device):
     ib = ids_st.reshape(R, -1).view(torch.uint8)
     records[:, layout.scores_offset:layout.scores_offset + sb.shape[1]] = sb
     records[:, layout.indices_offset:layout.indices_offset + ib.shape[1]] = ib
+    if quant is not None:
+        records[:, layout.quant_offset:layout.quant_offset + 8] = quant.view(torch.uint8).view(R, 8)
     return records.contiguous(), layout
 
 
@@ -605,6 +633,29 @@ def check_pool_case(rep, be, lib, cs, chunk_bytes, case_no):
     be.sync()
     rep.close(f"{gtag} probs", got, ref_probs(want_vals, want_ids, C, boxes_d, S, RELABEL_BOX_XYXY, T, chunk_bytes),
               *tol_ref.of("probs"))
+    del records
+
+    # 6. uint8 records (RELABEL_U8: each map quantized between its min and max, scale and offset in the record):
+    # against the reference over the dequantized values (offset + scale * q in float32, as the library reads them).
+    q8 = MapSpec(k, H, W, C, RELABEL_U8, idt)
+    if True:  # noqa: SIM108 - a block of its own, like the steps above
+        flat = scores[:R].reshape(R, -1)
+        lo, hi = flat.min(dim=1).values, flat.max(dim=1).values
+        scale = ((hi - lo) / 255.0).float()
+        q = torch.where(scale.view(-1, 1) > 0, ((flat - lo.view(-1, 1)) / scale.view(-1, 1).clamp(min=1e-30)).round(),
+                        torch.zeros_like(flat)).clamp(0, 255).to(torch.uint8)
+        deq = (lo.view(-1, 1) + scale.view(-1, 1) * q.float()).view(R, k, H, W).to(dev)
+        qrec, qlay = make_records(lib, q8, q.view(R, k, H, W).contiguous().to(dev), ids_st[:R].contiguous(), dev,
+                                  quant=torch.stack([scale, lo.float()], 1).contiguous().to(dev))
+        qtag = f"{tag} gather uint8 records (record_size={qlay.record_size})"
+        for mode, kind in ((RELABEL_MODE_LOGITS, "softmax"), (RELABEL_MODE_PROBS, "probs")):
+            got = be.pool_gather(q8, be.params(S, mode, 1, RELABEL_BOX_XYXY, T), qrec, R, sel_d, boxes_d, flips_d)
+            be.sync()
+            dv, di = deq[sel_d], ids_dev[:R][sel_d]
+            want = (softmax64(ref_pool(dv, di, C, boxes_d, S, RELABEL_BOX_XYXY, chunk_bytes), T) if kind == "softmax"
+                    else ref_probs(dv, di, C, boxes_d, S, RELABEL_BOX_XYXY, T, chunk_bytes))
+            rep.close(f"{qtag} {kind}+flips", got, apply_flips(want, flips_d), *tol_ref.of(kind))
+        del qrec, deq
 
 
 def check_pool_special(rep, be, lib):
@@ -799,14 +850,17 @@ def check_topk(rep, be, full):
 # ---------------------------------------------------------------------------------------------------------------
 # Correctness: the golden fixtures through the same ctypes path
 # ---------------------------------------------------------------------------------------------------------------
+def fixture_dirs(root, kind, marker):
+    """The case folders of root/kind (labelpool, topk) that hold `marker`."""
+    top = os.path.join(root, kind)
+    names = sorted(os.listdir(top)) if os.path.isdir(top) else []
+    return [(n, os.path.join(top, n)) for n in names if os.path.exists(os.path.join(top, n, marker))]
+
+
 def check_fixtures(rep, be, root):
     dev = be.device
-    lp = os.path.join(root, "labelpool")
     n_cases = 0
-    for name in sorted(os.listdir(lp)) if os.path.isdir(lp) else []:
-        d = os.path.join(lp, name)
-        if not os.path.exists(os.path.join(d, "scores.npy")):
-            continue
+    for name, d in fixture_dirs(root, "labelpool", "scores.npy"):
         n_cases += 1
         load = lambda f: torch.from_numpy(np.load(os.path.join(d, f))).contiguous()  # noqa: E731
         scores, ids, boxes = load("scores.npy").float(), load("indices.npy"), load("boxes_xyxy.npy").float()
@@ -849,11 +903,7 @@ def check_fixtures(rep, be, root):
                 ones = torch.ones(n, dtype=torch.uint8, device=dev)
                 rep.close(f"{tag} pooled_{S}x{S}_hflip", run(S, 0, 0, 0, ones), load(f"pooled_{S}x{S}_hflip.npy"),
                           *pooled_tol)
-    tk = os.path.join(root, "topk")
-    for name in sorted(os.listdir(tk)) if os.path.isdir(tk) else []:
-        d = os.path.join(tk, name)
-        if not os.path.exists(os.path.join(d, "dense.npy")):
-            continue
+    for name, d in fixture_dirs(root, "topk", "dense.npy"):
         n_cases += 1
         dense = torch.from_numpy(np.load(os.path.join(d, "dense.npy"))).float().contiguous()
         want_s = torch.from_numpy(np.load(os.path.join(d, "topk_scores.npy")))
@@ -1066,8 +1116,311 @@ def device_name(be):
     return f"CPU ({platform.processor() or platform.machine()}, {os.cpu_count()} cores)"
 
 
+
 # ---------------------------------------------------------------------------------------------------------------
-def main():
+# The ABI against relabel.h and the C compiler; the self test (standard library only: what CI runs on every build)
+# ---------------------------------------------------------------------------------------------------------------
+def align(x, a):
+    return (x + a - 1) // a * a
+
+
+SCORE_SIZE = {RELABEL_F32: 4, RELABEL_F16: 2, RELABEL_U8: 1}
+INDEX_SIZE = {RELABEL_U16: 2, RELABEL_I32: 4}
+
+
+def expected_layout(spec):
+    """relabel.h's record layout formula: (scores_offset, indices_offset, record_size, quant_offset)."""
+    e = spec.k * spec.height * spec.width
+    io = align(e * SCORE_SIZE[spec.score_dtype], 16)
+    end = io + e * INDEX_SIZE[spec.index_dtype]
+    qo = align(end, 16) if spec.score_dtype == RELABEL_U8 else -1
+    return 0, io, align(qo + 8 if qo >= 0 else end, 64), qo
+
+
+def c_struct_layouts(header, cc, workdir):
+    """{struct: (sizeof, {field: offsetof})} as the C compiler lays the header's structs out; None without one."""
+    import shutil
+    import subprocess
+    import tempfile
+    compiler = shutil.which(cc) if cc else (shutil.which("cc") or shutil.which("gcc"))
+    if not compiler:
+        return None
+    lines = ["#include <stddef.h>", "#include <stdio.h>", f'#include "{os.path.abspath(header)}"', "int main(void) {"]
+    for name, fields in header_structs(header).items():
+        lines.append(f'  printf("{name} %zu\\n", sizeof({name}));')
+        for field, _ in fields:
+            lines.append(f'  printf("{name}.{field} %zu\\n", offsetof({name}, {field}));')
+    lines += ["  return 0;", "}"]
+    with tempfile.TemporaryDirectory(dir=workdir) as tmp:
+        src, exe = os.path.join(tmp, "probe.c"), os.path.join(tmp, "probe")
+        with open(src, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        subprocess.run([compiler, "-std=c99", "-o", exe, src], check=True, capture_output=True, text=True)
+        out = subprocess.run([exe], check=True, capture_output=True, text=True).stdout
+    layouts = {}
+    for line in out.splitlines():
+        key, value = line.split()
+        if "." in key:
+            name, field = key.split(".")
+            layouts[name][1][field] = int(value)
+        else:
+            layouts[key] = (int(value), {})
+    return layouts
+
+
+def check_abi(rep, lib, header, cc=None, workdir=None):
+    """ABI version (script, header, library), constants, the generated ctypes structs against the C compiler's
+    layout, and relabel_record_layout_of against the header's formula (uint8 records included)."""
+    hc = header_constants(header)
+    rep.add("abi version: script == relabel.h", hc.get("RELABEL_ABI_VERSION") == RELABEL_ABI_VERSION,
+            f"relabel.h says {hc.get('RELABEL_ABI_VERSION')}, this script speaks {RELABEL_ABI_VERSION}")
+    rep.add("abi version: library == relabel.h", lib.relabel_abi_version() == hc.get("RELABEL_ABI_VERSION"),
+            f"relabel_abi_version() = {lib.relabel_abi_version()}, relabel.h says {hc.get('RELABEL_ABI_VERSION')}")
+    diff = {k: (v, hc.get(k)) for k, v in CONSTANTS.items() if k != "RELABEL_ABI_VERSION" and hc.get(k) != v}
+    rep.add("constants match relabel.h", not diff, f"script vs header: {diff}")
+    unknown = sorted(k for k in hc if k.startswith("RELABEL_ERR_") and k not in CONSTANTS)
+    rep.add("every status code of relabel.h is known here", not unknown, f"missing from this script: {unknown}")
+    for name in ("relabel_map_spec", "relabel_pool_params", "relabel_pool_stats", "relabel_record_layout"):
+        rep.add(f"relabel.h declares {name}", name in STRUCTS, "missing from the header")
+    rep.add("relabel_record_layout has quant_offset", "quant_offset" in dict(RecordLayout._fields_),
+            f"fields {[f for f, _ in RecordLayout._fields_]}")
+    try:
+        layouts = c_struct_layouts(header, cc, workdir)
+    except Exception as e:  # noqa: BLE001 - a compiler failure is a failed check, with its message
+        layouts = None
+        rep.add("struct layouts vs the C compiler", False, f"{type(e).__name__}: {getattr(e, 'stderr', '') or e}")
+    if layouts is None:
+        rep.add("struct layouts vs the C compiler", False, "no C compiler (cc, gcc) to check them", level="WARN")
+    else:
+        for name, cls in STRUCTS.items():
+            size, offsets = layouts[name]
+            got = {f: getattr(cls, f).offset for f, _ in cls._fields_}
+            rep.add(f"ctypes {name} == C (sizeof {size})", ctypes.sizeof(cls) == size and got == offsets,
+                    f"ctypes sizeof {ctypes.sizeof(cls)} offsets {got}; C sizeof {size} offsets {offsets}")
+    for spec in (MapSpec(5, 15, 15, 1000, RELABEL_F16, RELABEL_U16), MapSpec(3, 7, 9, 21843, RELABEL_F32, RELABEL_I32),
+                 MapSpec(5, 15, 15, 1000, RELABEL_U8, RELABEL_U16), MapSpec(1, 1, 1, 70000, RELABEL_U8, RELABEL_I32)):
+        lay = RecordLayout(-7, -7, -7, -7)
+        st = lib.relabel_record_layout_of(ctypes.byref(spec), ctypes.byref(lay))
+        got = (lay.scores_offset, lay.indices_offset, lay.record_size, lay.quant_offset)
+        rep.add(f"record layout k={spec.k} {spec.height}x{spec.width} {DTYPE_NAME[spec.score_dtype]}/"
+                f"{DTYPE_NAME[spec.index_dtype]}", st == RELABEL_OK and got == expected_layout(spec),
+                f"status {st}, got {got}, want {expected_layout(spec)}")
+
+
+NPY_CODES = {"<f4": "f", "<f2": "e", "<i4": "i", "<i8": "q", "<u2": "H", "|u1": "B", "<u1": "B"}
+
+
+def read_npy(path):
+    """(shape, values as a tuple) of a little-endian C-order .npy, standard library only."""
+    import ast
+    import struct
+    with open(path, "rb") as f:
+        data = f.read()
+    if data[:6] != b"\x93NUMPY":
+        raise ValueError(f"{path}: not a .npy file")
+    start, length = (10, struct.unpack("<H", data[8:10])[0]) if data[6] == 1 else (12, struct.unpack("<I", data[8:12])[0])
+    hdr = ast.literal_eval(data[start:start + length].decode("latin1"))
+    if hdr["fortran_order"] or hdr["descr"] not in NPY_CODES:
+        raise ValueError(f"{path}: unsupported array ({hdr})")
+    shape = tuple(hdr["shape"])
+    n = 1
+    for d in shape:
+        n *= d
+    return shape, struct.unpack(f"<{n}{NPY_CODES[hdr['descr']]}", data[start + length:])
+
+
+def packed(values, code):
+    import struct
+    return ctypes.create_string_buffer(struct.pack(f"<{len(values)}{code}", *values), len(values) * struct.calcsize(code))
+
+
+def close_values(rep, name, got, want, rtol, atol):
+    """|got - want| <= atol + rtol |want| elementwise (NaN must match NaN), standard library only."""
+    if len(got) != len(want):
+        return rep.add(name, False, f"{len(got)} values, want {len(want)}")
+    bad, worst, worst_i = 0, -1.0, 0
+    for i, (g, w) in enumerate(zip(got, want)):
+        if g != g or w != w:
+            ok = g != g and w != w
+            err = 0.0 if ok else float("inf")
+        else:
+            err = abs(g - w)
+            ok = err <= atol + rtol * abs(w)
+        if not ok:
+            bad += 1
+            if err > worst:
+                worst, worst_i = err, i
+    if bad == 0:
+        return rep.add(name, True)
+    return rep.add(name, False, f"{bad}/{len(got)} values out of tolerance (rtol {rtol:g}, atol {atol:.3g}); worst at "
+                                f"{worst_i}: got {got[worst_i]!r}, want {want[worst_i]!r}")
+
+
+def selftest_fixtures(rep, lib, root):
+    """The CPU twin through ctypes against the golden fixtures: label_pool (fp32 and fp16 maps, every golden),
+    gather from fp16 and uint8 records, topk_compress."""
+    import struct
+    f32 = lambda vals: struct.unpack(f"<{len(vals)}f", struct.pack(f"<{len(vals)}f", *vals))  # noqa: E731
+    n_cases = 0
+    for name, d in fixture_dirs(root, "labelpool", "scores.npy"):
+        n_cases += 1
+        load = lambda f: read_npy(os.path.join(d, f))  # noqa: E731
+        (n, k, H, W), scores = load("scores.npy")
+        _, ids = load("indices.npy")
+        _, boxes = load("boxes_xyxy.npy")
+        (_, C), pooled_want = load("pooled_1x1.npy")
+        scale = max(1.0, max(abs(v) for v in scores))
+        box_buf = packed(boxes, "f")
+
+        def pool(spec, sc_buf, id_buf, S, mode, softmax, order, flips=None):
+            out = (ctypes.c_float * (n * C * S * S))()
+            p = PoolParams(S, mode, order, softmax, 1.0, 2)
+            st = lib.relabel_label_pool(ctypes.byref(spec), ctypes.byref(p), sc_buf, id_buf, n,
+                                        ctypes.cast(box_buf, P_F32), flips, out, None)
+            if st != RELABEL_OK:
+                raise RelabelError(st, lib.relabel_last_error().decode())
+            return tuple(out)
+
+        spec32 = MapSpec(k, H, W, C, RELABEL_F32, RELABEL_I32)
+        sc32, id32 = packed(scores, "f"), packed(ids, "i")
+        tag = f"selftest fixture {name} f32/i32"
+        pooled_tol, soft_tol, probs_tol = (1e-5, 1e-6 * scale), (1e-5 + 2e-6 * scale, 1e-7), (1e-5, 1e-7)
+        close_values(rep, f"{tag} pooled_1x1", pool(spec32, sc32, id32, 1, 0, 0, 0), pooled_want, *pooled_tol)
+        close_values(rep, f"{tag} targets_softmax", pool(spec32, sc32, id32, 1, 0, 1, 0), load("targets_softmax.npy")[1],
+                     *soft_tol)
+        close_values(rep, f"{tag} targets_probs", pool(spec32, sc32, id32, 1, 1, 1, 0), load("targets_probs.npy")[1],
+                     *probs_tol)
+        if os.path.exists(os.path.join(d, "pooled_official.npy")):
+            close_values(rep, f"{tag} pooled_official", pool(spec32, sc32, id32, 1, 0, 0, 1),
+                         load("pooled_official.npy")[1], *pooled_tol)
+            close_values(rep, f"{tag} targets_official", pool(spec32, sc32, id32, 1, 0, 1, 1),
+                         load("targets_official.npy")[1], *soft_tol)
+        flips = packed([1] * n, "B")
+        for S in range(2, 17):
+            if os.path.exists(os.path.join(d, f"pooled_{S}x{S}.npy")):
+                close_values(rep, f"{tag} pooled_{S}x{S}", pool(spec32, sc32, id32, S, 0, 0, 0),
+                             load(f"pooled_{S}x{S}.npy")[1], *pooled_tol)
+                close_values(rep, f"{tag} pooled_{S}x{S}_hflip",
+                             pool(spec32, sc32, id32, S, 0, 0, 0, ctypes.cast(flips, P_U8)),
+                             load(f"pooled_{S}x{S}_hflip.npy")[1], *pooled_tol)
+        # fp16 maps, uint16 ids: the goldens within the fp16 rounding of the scores.
+        spec16 = MapSpec(k, H, W, C, RELABEL_F16, RELABEL_U16)
+        sc16, id16 = packed(scores, "e"), packed(ids, "H")
+        direct16 = pool(spec16, sc16, id16, 1, 0, 1, 0)
+        close_values(rep, f"selftest fixture {name} f16/u16 targets_softmax", direct16, load("targets_softmax.npy")[1],
+                     2e-2, 1e-6)
+        # Gather: fp16 records in reverse order, then uint8 records vs label_pool over the dequantized floats.
+        e = k * H * W
+        for sd in (RELABEL_F16, RELABEL_U8):
+            spec = MapSpec(k, H, W, C, sd, RELABEL_U16)
+            lay = RecordLayout()
+            lib.relabel_record_layout_of(ctypes.byref(spec), ctypes.byref(lay))
+            rec = bytearray(n * lay.record_size)
+            deq = []
+            for r in range(n):
+                slot = n - 1 - r
+                base = slot * lay.record_size
+                rec[base + lay.indices_offset:base + lay.indices_offset + 2 * e] = struct.pack(f"<{e}H", *ids[r * e:(r + 1) * e])
+                vals = scores[r * e:(r + 1) * e]
+                if sd == RELABEL_F16:
+                    rec[base:base + 2 * e] = struct.pack(f"<{e}e", *vals)
+                    continue
+                lo, hi = min(vals), max(vals)
+                qs, off = f32([(hi - lo) / 255.0, lo])
+                q = [min(255, max(0, round((v - lo) / qs))) if qs > 0 else 0 for v in vals]
+                rec[base:base + e] = bytes(q)
+                rec[base + lay.quant_offset:base + lay.quant_offset + 8] = struct.pack("<2f", qs, off)
+                deq.extend(f32([off + f32([qs * x])[0] for x in q]))  # offset + scale * q in float32, as the library
+            sel = packed([n - 1 - r for r in range(n)], "q")
+            out = (ctypes.c_float * (n * C))()
+            p = PoolParams(1, 0, 0, 1, 1.0, 2)
+            st = lib.relabel_label_pool_gather(ctypes.byref(spec), ctypes.byref(p), ctypes.create_string_buffer(bytes(rec), len(rec)),
+                                               n, ctypes.cast(sel, P_I64), n, ctypes.cast(box_buf, P_F32), None, out, None)
+            if sd == RELABEL_F16:
+                rep.add(f"selftest fixture {name} gather fp16 records == label_pool", st == RELABEL_OK and tuple(out) == direct16,
+                        f"status {st}: {lib.relabel_last_error().decode()}" if st else "outputs differ")
+            else:
+                want = pool(spec32, packed(deq, "f"), packed(ids, "i"), 1, 0, 1, 0)
+                ok = st == RELABEL_OK
+                rep.add(f"selftest fixture {name} gather uint8 records status", ok, lib.relabel_last_error().decode())
+                if ok:
+                    close_values(rep, f"selftest fixture {name} gather uint8 records == label_pool(dequantized)",
+                                 tuple(out), want, 1e-6, 1e-9)
+    for name, d in fixture_dirs(root, "topk", "dense.npy"):
+        n_cases += 1
+        (B, C, H, W), dense = read_npy(os.path.join(d, "dense.npy"))
+        (_, k, _, _), want_s = read_npy(os.path.join(d, "topk_scores.npy"))
+        _, want_i = read_npy(os.path.join(d, "topk_indices.npy"))
+        _, want_h = read_npy(os.path.join(d, "topk_scores_fp16.npy"))
+        dbuf = packed(dense, "f")
+        for sd, idt, code, icode, want in ((RELABEL_F32, RELABEL_I32, "f", "i", want_s),
+                                           (RELABEL_F16, RELABEL_U16, "e", "H", want_h)):
+            m = B * k * H * W
+            sc = ctypes.create_string_buffer(m * (4 if sd == RELABEL_F32 else 2))
+            ix = ctypes.create_string_buffer(m * (4 if idt == RELABEL_I32 else 2))
+            st = lib.relabel_topk_compress(dbuf, RELABEL_F32, B, C, H, W, k, sc, sd, ix, idt, 2)
+            got_s = struct.unpack(f"<{m}{code}", sc.raw)
+            got_i = struct.unpack(f"<{m}{icode}", ix.raw)
+            rep.add(f"selftest fixture topk {name} out={DTYPE_NAME[sd]}/{DTYPE_NAME[idt]}",
+                    st == RELABEL_OK and got_s == tuple(want) and got_i == tuple(want_i),
+                    f"status {st} {lib.relabel_last_error().decode()}" if st else "scores or ids differ from the golden")
+    rep.add("selftest fixtures found", n_cases > 0, f"no fixture cases under {root}", level="WARN")
+
+
+def selftest_cli(rep):
+    """Argument parsing of this script and the table writer (bench/gpu/table.py) on known rows."""
+    ap = build_parser()
+    good = ap.parse_args(["--lib", "x.so", "--device", "cuda", "--quick", "--out", "o"])
+    rep.add("args: --device cuda --quick", good.device == "cuda" and good.quick and good.out == "o", str(good))
+    for bad in (["--device", "tpu", "--lib", "x"], [], ["--lib", "x", "--seeds", "zero"]):
+        try:
+            import contextlib
+            import io
+            with contextlib.redirect_stderr(io.StringIO()):
+                ap.parse_args(bad)
+            rep.add(f"args: {bad} rejected", False, "accepted")
+        except SystemExit as e:
+            rep.add(f"args: {bad} rejected", e.code == 2, f"exit {e.code}")
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import table
+    rows = [{"device_name": "GPU X"}, {"op": "copy", "bytes": 2e9, "gb_per_s": 2000.0},
+            {"op": "label_pool", "kernels": "v2", "batch": 1024, "scores": "fp16", "S": 1, "softmax": True,
+             "events_us": 6.0, "graph_us": 4.0, "bytes": 6e6},
+            {"op": "topk_compress", "kernels": "v1", "shape": "1024x1000x15x15", "input": "fp16", "k": 5,
+             "events_us": 300.0, "graph_us": -1.0, "bytes": 4.6e8}]
+    anchors = [{"op": "label_pool", "batch": 1024, "us": 1200.0}, {"op": "topk_compress", "shape": "1024x1000x15x15",
+                                                                   "input": "fp16", "us": 600.0}]
+    text = table.table(rows, anchors)
+    want = ["| label_pool | B=1024 fp16 S=1 softmax | v2 | 4.00 | 6.00 | 1200.0 | 300x | 6e+06 | 3.00 | 1.33 | 75% |",
+            "| topk_compress | 1024x1000x15x15 fp16 -> fp16 k=5 | v1 | n/a | 300.00 | 600.0 | 2.00x | 4.6e+08 | 230.00 "
+            "| 1.30 | 77% |", "device-to-device copy: 2000 GB/s"]
+    for w in want:
+        rep.add(f"table.py writes {w[:40]}...", w in text, f"not in:\n{text}")
+
+
+def selftest(a):
+    """What CI runs on every build (no GPU, no torch): check_abi, the CPU twin against the fixtures, the CLI."""
+    rep = Report()
+    lib = load_lib(a.lib)
+    print(f"check.py --selftest: librelabel {lib.relabel_version().decode()} ({lib.relabel_build_info().decode()}), "
+          f"header {os.path.abspath(a.header)}", flush=True)
+    check_abi(rep, lib, a.header, a.cc, a.out)
+    selftest_cli(rep)
+    if a.fixtures and os.path.isdir(a.fixtures):
+        t0 = time.time()
+        rep.guarded("selftest fixtures", lambda: selftest_fixtures(rep, lib, a.fixtures))
+        print(f"  fixtures: {time.time() - t0:.1f}s", flush=True)
+    else:
+        print(f"check.py --selftest: SKIPPED the fixture comparisons: no fixtures at {a.fixtures!r}", flush=True)
+    fails, warns = rep.failures(), rep.warnings()
+    for r in warns:
+        print(f"  WARN {r['check']}: {r['detail']}")
+    print(f"check.py --selftest: {len(rep.results)} checks, {len(fails)} failures, {len(warns)} warnings")
+    return 1 if fails else 0
+
+
+# ---------------------------------------------------------------------------------------------------------------
+def build_parser():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--lib", required=True, help="librelabel.so")
     ap.add_argument("--fixtures", default=None, help="shared/fixtures (labelpool/, topk/)")
@@ -1081,12 +1434,26 @@ def main():
     ap.add_argument("--no-timing", dest="timing", action="store_false")
     ap.add_argument("--timing-reps", type=int, default=None)
     ap.add_argument("--threads", type=int, default=min(4, os.cpu_count() or 1), help="CPU num_threads")
-    ap.add_argument("--header", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "native",
-                                                     "include", "relabel", "relabel.h"))
-    a = ap.parse_args()
+    ap.add_argument("--header", default=HEADER, help="relabel.h (default: this checkout's)")
+    ap.add_argument("--selftest", action="store_true",
+                    help="no GPU, no torch: the ABI against relabel.h and the C compiler, the CPU library against the "
+                         "fixtures through ctypes, this script's arguments and the table writer (CI runs this)")
+    ap.add_argument("--cc", default=None, help="C compiler for the struct layout probe (default: cc or gcc)")
+    return ap
+
+
+def main(argv=None):
+    a = build_parser().parse_args(argv)
+    if a.timing_reps is not None and a.timing_reps < 1:
+        build_parser().error(f"--timing-reps must be >= 1, got {a.timing_reps}")
+    if a.seeds is not None and a.seeds < 1:
+        build_parser().error(f"--seeds must be >= 1, got {a.seeds}")
+    os.makedirs(a.out, exist_ok=True)
+    if a.selftest:
+        return selftest(a)
+    import_torch()
 
     device_kind = a.device or ("cuda" if torch.cuda.is_available() else "cpu")
-    os.makedirs(a.out, exist_ok=True)
     rep = Report()
     info = {"torch": torch.__version__, "torchvision": torchvision.__version__, "numpy": np.__version__,
             "python": platform.python_version(), "device": device_kind, "lib": os.path.abspath(a.lib)}
@@ -1098,14 +1465,7 @@ def main():
     if hasattr(lib, "relabel_build_info"):
         info["relabel_build_info"] = lib.relabel_build_info().decode()
         print(f"librelabel {info['relabel_version']}: {info['relabel_build_info']}", flush=True)
-    rep.add("abi version", lib.relabel_abi_version() == RELABEL_ABI_VERSION,
-            f"relabel_abi_version() = {lib.relabel_abi_version()}, this script speaks {RELABEL_ABI_VERSION}")
-    if os.path.exists(a.header):
-        hc = header_constants(a.header)
-        diff = {k: (v, hc.get(k)) for k, v in CONSTANTS.items() if hc.get(k) != v}
-        rep.add("constants match relabel.h", not diff, f"script vs header: {diff}")
-    for cls, size in ((MapSpec, 24), (PoolParams, 24), (PoolStats, 24), (RecordLayout, 24)):
-        rep.add(f"sizeof {cls.__name__}", ctypes.sizeof(cls) == size, f"{ctypes.sizeof(cls)} != {size}")
+    check_abi(rep, lib, a.header, a.cc, a.out)
 
     if device_kind == "cuda":
         if not torch.cuda.is_available():
@@ -1132,19 +1492,6 @@ def main():
 
     t0 = time.time()
     try:
-        # Layout formula of relabel.h.
-        for spec in (MapSpec(5, 15, 15, 1000, RELABEL_F16, RELABEL_U16), MapSpec(3, 7, 9, 21843, RELABEL_F32,
-                                                                                RELABEL_I32)):
-            lay = RecordLayout()
-            st = lib.relabel_record_layout_of(ctypes.byref(spec), ctypes.byref(lay))
-            e = spec.k * spec.height * spec.width
-            ss, isz = (2 if spec.score_dtype == RELABEL_F16 else 4), (2 if spec.index_dtype == RELABEL_U16 else 4)
-            io = (e * ss + 15) // 16 * 16
-            rs = (io + e * isz + 63) // 64 * 64
-            rep.add(f"record layout k={spec.k} {spec.height}x{spec.width}",
-                    st == 0 and (lay.scores_offset, lay.indices_offset, lay.record_size) == (0, io, rs),
-                    f"got {(lay.scores_offset, lay.indices_offset, lay.record_size)}, want {(0, io, rs)}")
-
         cases = pool_cases(seeds, full)
         print(f"LabelPooling: {len(cases)} random cases", flush=True)
         only = {int(x) for x in a.cases.split(",")} if a.cases else None

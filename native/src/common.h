@@ -140,27 +140,53 @@ RELABEL_HD RoiGeometry roi_geometry(const float *box, int32_t box_order, int hei
   return g;
 }
 
+// Sample i of bin `bin` along one axis: false when it lies outside [-1, size] (it contributes nothing), else its
+// two cells lo <= hi and their bilinear weights h (for lo) and l (for hi), with torchvision's clamping.
+struct AxisSample {
+  int lo, hi;
+  float h, l;
+};
+RELABEL_HD bool axis_sample(float start, float bin_size, int grid, int bin, int size, int i, AxisSample *s) {
+  float c = start + static_cast<float>(bin) * bin_size +
+            static_cast<float>(i + 0.5f) * bin_size / static_cast<float>(grid);
+  if (!(c >= -1.0f && c <= static_cast<float>(size))) return false;
+  if (c <= 0.0f) c = 0.0f;
+  s->lo = static_cast<int>(c);
+  if (s->lo >= size - 1) {
+    s->hi = s->lo = size - 1;
+    c = static_cast<float>(s->lo);
+  } else {
+    s->hi = s->lo + 1;
+  }
+  s->l = c - static_cast<float>(s->lo);
+  s->h = 1.0f - s->l;
+  return true;
+}
+
 // Adds the bilinear weights of bin `bin` along one axis to w[0, size): RoIAlign's weight on map cell (y, x) for
 // that bin is wy[y] * wx[x] / count, because a sample contributes only when both of its coordinates are inside
 // [-1, size] and its bilinear weights factor into a row and a column part. Returns nothing; w must be zeroed.
 RELABEL_HD void accumulate_axis_weights(float start, float bin_size, int grid, int bin, int size, float *w) {
+  AxisSample s;
   for (int i = 0; i < grid; ++i) {
-    float c = start + static_cast<float>(bin) * bin_size +
-              static_cast<float>(i + 0.5f) * bin_size / static_cast<float>(grid);
-    if (!(c >= -1.0f && c <= static_cast<float>(size))) continue;  // sample outside the map: contributes 0
-    if (c <= 0.0f) c = 0.0f;
-    int lo = static_cast<int>(c), hi;
-    if (lo >= size - 1) {
-      hi = lo = size - 1;
-      c = static_cast<float>(lo);
-    } else {
-      hi = lo + 1;
-    }
-    const float l = c - static_cast<float>(lo);
-    const float h = 1.0f - l;
-    w[lo] += h;
-    w[hi] += l;
+    if (!axis_sample(start, bin_size, grid, bin, size, i, &s)) continue;
+    w[s.lo] += s.h;
+    w[s.hi] += s.l;
   }
+}
+
+// The weight accumulate_axis_weights gives to the one cell `cell`, computed on its own (so that each GPU thread can
+// compute one cell's weight in parallel): the same samples in the same order, the same float additions onto 0, so
+// the result is bit-identical to w[cell] after accumulate_axis_weights (tested by relabel_tests conversions).
+RELABEL_HD float axis_weight(float start, float bin_size, int grid, int bin, int size, int cell) {
+  float w = 0.0f;
+  AxisSample s;
+  for (int i = 0; i < grid; ++i) {
+    if (!axis_sample(start, bin_size, grid, bin, size, i, &s)) continue;
+    if (s.lo == cell) w += s.h;
+    if (s.hi == cell) w += s.l;
+  }
+  return w;
 }
 
 // e^x for x <= 0 (every softmax here exponentiates value - max): Cody-Waite reduction x = n ln2 + r, a degree-6

@@ -7,6 +7,7 @@
 //   files           file locks (shared/exclusive, create), stat, mapping an open file and seeing it truncated
 //   labelpool_cuda  the CUDA twins on the same fixtures, also against the CPU results
 //   topk_cuda
+//   cuda_small      every CUDA kernel path on small inputs vs the CPU library (what compute-sanitizer runs)
 // The CUDA suites exit 77 (ctest: skipped) with the reason when there is no usable device; fixture suites exit
 // 77 when the fixtures are absent.
 #include <algorithm>
@@ -230,6 +231,34 @@ int suite_conversions() {
     const float got = relabel::bf16_to_float(static_cast<uint16_t>(b));
     EXPECT(relabel::float_bits(got) == (b << 16), "bf16 %04x", b);
   }
+  // The per-cell RoIAlign weight the v2 CUDA kernel computes in parallel (axis_weight) is bit-identical to the
+  // serial sums of accumulate_axis_weights, over random boxes (inside, partly and fully outside, tiny, huge,
+  // inverted), map sizes 1..40 and output sizes 1..9.
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<float> coord(-2.5f, 3.5f);
+  int compared = 0;
+  for (int trial = 0; trial < 20000; ++trial) {
+    const int size = 1 + static_cast<int>(rng() % 40), other = 1 + static_cast<int>(rng() % 40);
+    const int out_size = 1 + static_cast<int>(rng() % 9);
+    float box[4] = {coord(rng), coord(rng), coord(rng), coord(rng)};
+    if (trial % 7 == 0) box[2] = box[0] + 1e-3f * coord(rng);  // sub-cell and zero-size
+    if (trial % 11 == 0) box[0] = -40.0f, box[2] = 50.0f;        // huge
+    const int32_t order = trial % 5 == 0 ? RELABEL_BOX_OFFICIAL : RELABEL_BOX_XYXY;
+    const relabel::RoiGeometry g = relabel::roi_geometry(box, order, other, size, out_size);
+    std::vector<float> w(static_cast<size_t>(size));
+    for (int bin = 0; bin < out_size; ++bin) {
+      std::fill(w.begin(), w.end(), 0.0f);
+      relabel::accumulate_axis_weights(g.start_x, g.bin_w, g.grid_w, bin, size, w.data());
+      for (int cell = 0; cell < size; ++cell) {
+        const float got = relabel::axis_weight(g.start_x, g.bin_w, g.grid_w, bin, size, cell);
+        EXPECT(relabel::float_bits(got) == relabel::float_bits(w[cell]),
+               "axis_weight(start %a, bin size %a, grid %d, bin %d, size %d, cell %d) = %a, serial sum %a",
+               g.start_x, g.bin_w, g.grid_w, bin, size, cell, got, w[cell]);
+        ++compared;
+      }
+    }
+  }
+  std::printf("axis_weight: %d weights bit-identical to accumulate_axis_weights\n", compared);
   return 0;
 }
 
@@ -668,6 +697,242 @@ int suite_files() {
 
 }  // namespace
 
+
+// ---- cuda_small: every CUDA kernel path on small inputs, against the CPU library ----
+// What compute-sanitizer runs (bench/gpu/check.sh: memcheck, racecheck, synccheck, initcheck), once per kernel
+// generation (RELABEL_KERNELS=v1|v2): small enough to run in seconds under the tools, and covering every template
+// path: fp32/fp16/uint8 scores, int32/uint16 ids, k in registers and not, S = 1 and S > 1 with flips, softmax,
+// pooled logits and probs, both box orders, the global-memory accumulator (C = 65535), bad crops (NaN rows and
+// bad_entries), stats; top-k for k = 1..20 over fp32/fp16/bf16, maps of 1, 54 and 289 cells, NaN input.
+struct SmallMaps {
+  relabel_map_spec spec;
+  std::vector<float> s32;
+  std::vector<uint16_t> s16, i16;
+  std::vector<int32_t> i32;
+  std::vector<float> boxes;
+  std::vector<uint8_t> flips;
+};
+
+SmallMaps small_maps(int64_t n, int k, int h, int w, int c, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> normal(1.0f, 3.0f);
+  std::uniform_real_distribution<float> u(0.0f, 1.0f);
+  SmallMaps m;
+  m.spec = relabel_map_spec{k, h, w, c, RELABEL_F32, RELABEL_I32};
+  const int64_t hw = static_cast<int64_t>(h) * w;
+  m.s32.resize(n * k * hw);
+  m.i32.resize(n * k * hw);
+  std::vector<float> cell(k);
+  std::vector<int32_t> pick;
+  for (int64_t b = 0; b < n; ++b)
+    for (int64_t l = 0; l < hw; ++l) {
+      for (auto &v : cell) v = normal(rng);
+      std::sort(cell.begin(), cell.end(), std::greater<float>());
+      pick.clear();
+      while (static_cast<int>(pick.size()) < k) {
+        const int32_t id = static_cast<int32_t>(rng() % c);
+        if (std::find(pick.begin(), pick.end(), id) == pick.end()) pick.push_back(id);
+      }
+      for (int j = 0; j < k; ++j) m.s32[(b * k + j) * hw + l] = cell[j], m.i32[(b * k + j) * hw + l] = pick[j];
+    }
+  for (float v : m.s32) m.s16.push_back(relabel::float_to_half(v));
+  for (int32_t v : m.i32) m.i16.push_back(static_cast<uint16_t>(v));
+  for (int64_t b = 0; b < n; ++b) {
+    float x0 = u(rng) * 0.8f, y0 = u(rng) * 0.8f, x1 = x0 + 0.05f + u(rng) * 0.6f, y1 = y0 + 0.05f + u(rng) * 0.6f;
+    switch (b % 6) {
+      case 1: x0 = -0.4f, x1 = 1.3f; break;                  // partly outside
+      case 2: x0 = 1.5f, x1 = 2.5f; break;                   // outside: uniform target
+      case 3: x1 = x0, y1 = y0 + 0.2f; break;                // zero width
+      case 4: std::swap(x0, x1), std::swap(y0, y1); break;   // inverted
+      case 5: x1 = x0 + 0.3f / static_cast<float>(w); break; // sub-cell
+    }
+    m.boxes.insert(m.boxes.end(), {x0, y0, x1, y1});
+    m.flips.push_back(static_cast<uint8_t>(b % 3 == 1));
+  }
+  return m;
+}
+
+// The records of maps m (fp16 or uint8 scores, uint16 ids), for gather.
+std::vector<char> small_records(const SmallMaps &m, int64_t n, int32_t score_dtype, relabel_map_spec *spec) {
+  *spec = m.spec;
+  spec->score_dtype = score_dtype;
+  spec->index_dtype = RELABEL_U16;
+  relabel_record_layout layout;
+  if (relabel_record_layout_of(spec, &layout) != RELABEL_OK) throw std::runtime_error(relabel_last_error());
+  const int64_t entries = static_cast<int64_t>(m.spec.k) * m.spec.height * m.spec.width;
+  std::vector<char> rec(static_cast<size_t>(n * layout.record_size), 0);
+  for (int64_t r = 0; r < n; ++r) {
+    char *p = rec.data() + r * layout.record_size;
+    std::memcpy(p + layout.indices_offset, m.i16.data() + r * entries, entries * 2);
+    if (score_dtype == RELABEL_F16) {
+      std::memcpy(p + layout.scores_offset, m.s16.data() + r * entries, entries * 2);
+      continue;
+    }
+    const float *src = m.s32.data() + r * entries;
+    const float lo = *std::min_element(src, src + entries), hi = *std::max_element(src, src + entries);
+    const float block[2] = {(hi - lo) / 255.0f, lo};
+    for (int64_t e = 0; e < entries; ++e)
+      p[layout.scores_offset + e] = static_cast<char>(std::lround(block[0] > 0 ? (src[e] - lo) / block[0] : 0.0f));
+    std::memcpy(p + layout.quant_offset, block, sizeof block);
+  }
+  return rec;
+}
+
+void small_pool_cases(const std::string &gen) {
+  struct Geometry {
+    int64_t n;
+    int k, h, w, c;
+  };
+  // k=5 (registers), k=12 (v2's memory path); C=37, 1000; a non-square map; C=65535 (global accumulator).
+  for (const Geometry g : {Geometry{12, 5, 7, 7, 37}, Geometry{7, 12, 5, 9, 1000}, Geometry{6, 1, 15, 15, 1000},
+                           Geometry{3, 5, 6, 6, 65535}}) {
+    const SmallMaps m = small_maps(g.n, g.k, g.h, g.w, g.c, static_cast<uint32_t>(g.c + g.k));
+    const float scale = max_abs(m.s32);
+    for (const bool half : {false, true}) {
+      PoolInput in{m.spec, nullptr, 0, nullptr, 0, g.n, m.boxes.data(), m.flips.data()};
+      if (half) {
+        in.spec.score_dtype = RELABEL_F16, in.spec.index_dtype = RELABEL_U16;
+        in.scores = m.s16.data(), in.score_bytes = m.s16.size() * 2, in.indices = m.i16.data();
+        in.index_bytes = m.i16.size() * 2;
+      } else {
+        in.scores = m.s32.data(), in.score_bytes = m.s32.size() * 4, in.indices = m.i32.data();
+        in.index_bytes = m.i32.size() * 4;
+      }
+      struct Mode {
+        int S, mode, softmax, order;
+        float temperature;
+      };
+      for (const Mode md : {Mode{1, RELABEL_MODE_LOGITS, 1, RELABEL_BOX_XYXY, 1.0f},
+                            Mode{1, RELABEL_MODE_LOGITS, 0, RELABEL_BOX_OFFICIAL, 1.0f},
+                            Mode{3, RELABEL_MODE_LOGITS, 0, RELABEL_BOX_XYXY, 1.0f},
+                            Mode{2, RELABEL_MODE_LOGITS, 1, RELABEL_BOX_XYXY, 0.5f},
+                            Mode{2, RELABEL_MODE_PROBS, 1, RELABEL_BOX_XYXY, 2.0f}}) {
+        if (g.c == 65535 && md.S == 3) continue;  // keeps the sanitized run short
+        relabel_pool_params p = params(md.S, md.mode, md.softmax, md.order);
+        p.temperature = md.temperature;
+        relabel_pool_stats cs{0, 0, 0}, gs{0, 0, 0};
+        const auto want = run_pool(false, in, p, &cs);
+        const auto got = run_pool(true, in, p, &gs);
+        char tag[160];
+        std::snprintf(tag, sizeof tag, "%s pool n=%lld k=%d %dx%d C=%d %s S=%d mode=%d softmax=%d order=%d T=%g",
+                      gen.c_str(), static_cast<long long>(g.n), g.k, g.h, g.w, g.c, half ? "f16/u16" : "f32/i32",
+                      md.S, md.mode, md.softmax, md.order, md.temperature);
+        const bool pooled = md.softmax == 0 && md.mode == RELABEL_MODE_LOGITS;
+        close(tag, got, want, 1e-5f, pooled ? 1e-6f * scale : 1e-7f);
+        EXPECT(gs.cells == cs.cells && gs.cells_top1_nonpositive == cs.cells_top1_nonpositive && gs.bad_entries == 0,
+               "%s: stats cuda (%lld, %lld, %lld) cpu (%lld, %lld)", tag, static_cast<long long>(gs.cells),
+               static_cast<long long>(gs.cells_top1_nonpositive), static_cast<long long>(gs.bad_entries),
+               static_cast<long long>(cs.cells), static_cast<long long>(cs.cells_top1_nonpositive));
+      }
+    }
+    // Gather from fp16 and uint8 records, crops reading records in another order (with repeats).
+    std::vector<int64_t> rec_idx(static_cast<size_t>(g.n));
+    for (int64_t i = 0; i < g.n; ++i) rec_idx[i] = (i * 5 + 1) % g.n;
+    for (const int32_t sd : {RELABEL_F16, RELABEL_U8}) {
+      relabel_map_spec rs;
+      const auto records = small_records(m, g.n, sd, &rs);
+      for (const int mode : {RELABEL_MODE_LOGITS, RELABEL_MODE_PROBS}) {
+        const relabel_pool_params p = params(1, mode, 1);
+        close(gen + " gather " + (sd == RELABEL_U8 ? "u8" : "f16") + " C=" + std::to_string(g.c) + " mode " +
+                  std::to_string(mode),
+              run_gather(true, rs, records, g.n, rec_idx, m.boxes.data(), m.flips.data(), p),
+              run_gather(false, rs, records, g.n, rec_idx, m.boxes.data(), m.flips.data(), p), 1e-5f, 1e-7f);
+      }
+    }
+  }
+  // Bad crops on CUDA: a NaN box, a record index out of range, a class id >= C: NaN rows, counted.
+  const SmallMaps m = small_maps(4, 5, 7, 7, 37, 3);
+  relabel_map_spec rs;
+  auto records = small_records(m, 4, RELABEL_F16, &rs);
+  std::vector<float> boxes = m.boxes;
+  boxes[4 * 1 + 2] = std::nanf("");
+  const std::vector<int64_t> rec_idx = {0, 1, 9, 3};
+  relabel_record_layout layout;
+  relabel_record_layout_of(&rs, &layout);
+  reinterpret_cast<uint16_t *>(records.data() + 3 * layout.record_size + layout.indices_offset)[0] = 37;
+  for (int32_t cell = 0; cell < 49; ++cell)  // the bad id in every cell's top-1: sampled by any box
+    reinterpret_cast<uint16_t *>(records.data() + 3 * layout.record_size + layout.indices_offset)[cell] = 37;
+  const relabel_pool_params p = params(1, RELABEL_MODE_LOGITS, 1);
+  DeviceBuffer r(records.data(), records.size()), ri(rec_idx.data(), rec_idx.size() * 8),
+      b(boxes.data(), boxes.size() * 4), o(nullptr, 4 * 37 * 4), st(nullptr, sizeof(relabel_pool_stats));
+  EXPECT(relabel_cuda_label_pool_gather(&rs, &p, r.ptr, 4, static_cast<int64_t *>(ri.ptr), 4,
+                                        static_cast<float *>(b.ptr), nullptr, static_cast<float *>(o.ptr),
+                                        static_cast<relabel_pool_stats *>(st.ptr), 0, nullptr) == RELABEL_OK,
+         "%s", relabel_last_error());
+  EXPECT(relabel_cuda_synchronize(0, nullptr) == RELABEL_OK, "%s", relabel_last_error());
+  const auto out = o.download<float>(4 * 37);
+  const auto stats = st.download<relabel_pool_stats>(1)[0];
+  for (int crop = 0; crop < 4; ++crop) {
+    const bool want_nan = crop != 0;
+    EXPECT(std::isnan(out[crop * 37 + 5]) == want_nan, "%s bad crops: crop %d NaN=%d, want %d", gen.c_str(), crop,
+           static_cast<int>(std::isnan(out[crop * 37 + 5])), static_cast<int>(want_nan));
+  }
+  EXPECT(stats.bad_entries == 3, "%s bad crops: bad_entries %lld, want 3", gen.c_str(),
+         static_cast<long long>(stats.bad_entries));
+}
+
+void small_topk_cases(const std::string &gen) {
+  struct Shape {
+    int64_t n;
+    int c, h, w;
+  };
+  std::mt19937 rng(5);
+  std::normal_distribution<float> normal(0.0f, 3.0f);
+  for (const Shape sh : {Shape{2, 37, 6, 9}, Shape{3, 300, 1, 1}, Shape{1, 50, 17, 17}, Shape{2, 1000, 15, 15}}) {
+    const int64_t count = sh.n * sh.c * sh.h * sh.w;
+    std::vector<float> dense(count);
+    for (auto &v : dense) v = std::round(normal(rng) * 2.0f) / 2.0f;  // ties in every dtype
+    std::vector<uint16_t> d16(count), b16(count);
+    for (int64_t i = 0; i < count; ++i) {
+      d16[i] = relabel::float_to_half(dense[i]);
+      b16[i] = static_cast<uint16_t>(relabel::float_bits(dense[i]) >> 16);  // exact: values are multiples of 1/2
+    }
+    for (const int32_t dt : {RELABEL_F32, RELABEL_F16, RELABEL_BF16}) {
+      const void *in = dt == RELABEL_F32 ? static_cast<const void *>(dense.data()) : dt == RELABEL_F16 ? d16.data()
+                                                                                                       : b16.data();
+      const size_t bytes = static_cast<size_t>(count) * (dt == RELABEL_F32 ? 4 : 2);
+      for (const int k : {1, 5, 7, 12, 20}) {
+        if (k > sh.c || (sh.c == 1000 && k != 5)) continue;
+        const int32_t sdt = k % 2 ? RELABEL_F16 : RELABEL_F32, idt = k % 2 ? RELABEL_U16 : RELABEL_I32;
+        int32_t flags = -1;
+        const TopkOut want = run_topk(false, in, bytes, dt, sh.n, sh.c, sh.h, sh.w, k, sdt, idt);
+        const TopkOut got = run_topk(true, in, bytes, dt, sh.n, sh.c, sh.h, sh.w, k, sdt, idt, &flags);
+        const std::string tag = gen + " topk " + std::to_string(sh.n) + "x" + std::to_string(sh.c) + "x" +
+                                std::to_string(sh.h) + "x" + std::to_string(sh.w) + " dtype " + std::to_string(dt) +
+                                " k=" + std::to_string(k);
+        EXPECT(got.scores == want.scores, "%s: scores differ from the CPU", tag.c_str());
+        EXPECT(got.indices == want.indices, "%s: ids differ from the CPU", tag.c_str());
+        EXPECT(flags == 0, "%s: flags %d", tag.c_str(), flags);
+      }
+    }
+  }
+  // NaN and Inf inputs raise RELABEL_FLAG_NONFINITE (and are skipped).
+  std::vector<float> dense(2 * 40 * 3 * 3, 1.0f);
+  dense[7] = std::nanf("");
+  dense[100] = INFINITY;
+  int32_t flags = 0;
+  run_topk(true, dense.data(), dense.size() * 4, RELABEL_F32, 2, 40, 3, 3, 5, RELABEL_F32, RELABEL_I32, &flags);
+  EXPECT(flags & RELABEL_FLAG_NONFINITE, "%s topk NaN/Inf: flags %d", gen.c_str(), flags);
+}
+
+int suite_cuda_small() {
+  std::string why;
+  if (!cuda_usable(why)) {
+    std::printf("SKIPPED: the small CUDA suite needs a GPU: %s\n", why.c_str());
+    return kSkip;
+  }
+  const char *env = std::getenv("RELABEL_KERNELS");
+  const std::string gen = std::string("[") + (env && *env ? env : "v1") + "]";
+  try {
+    small_pool_cases(gen);
+    small_topk_cases(gen);
+  } catch (const std::exception &e) {
+    ++failures;
+    std::printf("FAIL %s: %s\n", gen.c_str(), e.what());
+  }
+  return 0;
+}
+
 int main(int argc, char **argv) {
   const std::map<std::string, std::function<int()>> suites = {
       {"conversions", suite_conversions},
@@ -675,6 +940,7 @@ int main(int argc, char **argv) {
       {"labelpool_cuda", [] { return suite_labelpool(true); }},
       {"topk_cpu", [] { return suite_topk(false); }},
       {"topk_cuda", [] { return suite_topk(true); }},
+      {"cuda_small", suite_cuda_small},
       {"errors", suite_errors},
       {"files", suite_files},
   };
