@@ -156,6 +156,7 @@ final class TrainCommand implements Callable<Integer> {
             config = config.with(List.of("compute.device=cuda:" + (visible == 1 ? 0 : env.localRank())));
         }
         if (printConfig) {
+            for (String note : config.notes()) o.println("# " + note);
             o.print(config.toYaml());
             o.flush();
             return 0;

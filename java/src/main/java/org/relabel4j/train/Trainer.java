@@ -151,6 +151,7 @@ public final class Trainer {
         if (rank == 0) {
             Files.createDirectories(out);
             writeAtomically(out.resolve("config.yaml"), config.toYaml());
+            config.notes().forEach(listener::log);  // a rate scaled to the batch, a warmup clamped to the run
         }
 
         if (config.integer("compute.threads") > 0) torch.set_num_threads(config.integer("compute.threads"));
