@@ -17,6 +17,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.relabel4j.cli.CliTest.Run;
 import org.relabel4j.demo.Demo;
 import org.relabel4j.demo.FashionMnist;
+import org.relabel4j.testing.Required;
 import org.relabel4j.torch.Torch;
 
 /**
@@ -33,11 +34,9 @@ class DemoCliTest {
     }
 
     static void assumeFashionMnist() {
-        boolean present = Files.isRegularFile(FashionMnist.DEBIAN_DIR.resolve("train-images-idx3-ubyte.gz"));
-        if (!present)
-            System.err.println("DemoCliTest: SKIPPED the end-to-end demo: no Fashion-MNIST in " + FashionMnist.DEBIAN_DIR
-                    + " (" + FashionMnist.howToGet() + ")");
-        assumeTrue(present, "no Fashion-MNIST in " + FashionMnist.DEBIAN_DIR);
+        Required.present(Files.isRegularFile(FashionMnist.DEBIAN_DIR.resolve("train-images-idx3-ubyte.gz")),
+                "DemoCliTest: the end-to-end demo needs Fashion-MNIST in " + FashionMnist.DEBIAN_DIR + " ("
+                        + FashionMnist.howToGet() + ")");
     }
 
     @Test
