@@ -155,7 +155,7 @@ final class DemoReport {
                     : String.format(Locale.ROOT, " (%d seed%s: the rule needs %d per method to call a difference; "
                             + "--full runs 3)", top.seeds(), top.seeds() == 1 ? "" : "s", MIN_SEEDS);
             out.add(String.format(Locale.ROOT, "%s %s %s on test top-1 (%+.2f points) and %s it on multi-label "
-                    + "(%+.2f)%s.", top.a(), top.word(), top.b(), top.difference(), pronoun(multi.word()),
+                    + "(%+.2f)%s.", top.a(), verb(top.word()), top.b(), top.difference(), verb(multi.word()),
                     multi.difference(), seeds));
         }
         Stat oneTop = stat(Demo.ONE_HOT, StudentRun::testTop1);
@@ -167,8 +167,8 @@ final class DemoReport {
         return out;
     }
 
-    /** "beats" -> "beats", "within noise of" -> "is within noise of", for "... and X it on multi-label". */
-    private static String pronoun(String word) {
+    /** The rule's word in a sentence: "beats", "loses to", "is within noise of". */
+    private static String verb(String word) {
         return word.equals("within noise of") ? "is within noise of" : word;
     }
 

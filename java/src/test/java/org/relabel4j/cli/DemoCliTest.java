@@ -53,7 +53,7 @@ class DemoCliTest {
         assertTrue(md.contains("| teacher (reference"), md);
         // one seed: the verdict calls no difference, and says why and by which rule
         assertTrue(md.contains("Verdict rule:") && r.out().contains("Verdict rule:"), md);
-        assertTrue(md.contains("ReLabel (teacher maps) within noise of one-hot on test top-1") && md.contains("1 seed: "
+        assertTrue(md.contains("ReLabel (teacher maps) is within noise of one-hot on test top-1") && md.contains("1 seed: "
                 + "the rule needs 3"), md);
         assertTrue(!md.contains(" beats ") && !md.contains(" loses to "), md);
 
