@@ -77,17 +77,17 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--width", paramLabel = "C", description = "student CNN width (default 16)") Integer width;
     @Option(names = "--rrc-minimum", paramLabel = "F", description = "RandomResizedCrop smallest area (default 0.08)")
     Double rrcMinimum;
-    @Option(names = "--lr", paramLabel = "LR", description = "SGD learning rate of the teacher and the ReLabel students "
-            + "(default 0.05); the baselines choose theirs from the options below")
+    @Option(names = "--lr", paramLabel = "LR", description = "SGD learning rate of the teacher, and of the ReLabel "
+            + "candidates and smoothing candidates that give none (default 0.05)")
     Double lr;
 
     @Option(names = "--lr-candidates", split = ",", paramLabel = "LR,...", description = "one-hot students' learning "
-            + "rates, chosen on validation scenes (default 0.025,0.05,0.1; --full: 0.0125,0.025,0.05,0.075,0.1,0.2)")
+            + "rates, chosen on validation scenes (default 0.05,0.1,0.2; --full: 0.025,0.05,0.075,0.1,0.15,0.2)")
     List<Double> lrCandidates;
 
     @Option(names = "--smoothing-candidates", split = ",", paramLabel = "EPS[:LR],...", description = "label smoothing "
             + "students' epsilon and learning rate (LR default: --lr), chosen on validation scenes (default "
-            + "0.05,0.1,0.2; --full: 0.05,0.1,0.2 at lr 0.05 and at 0.1)")
+            + "0.1:0.05,0.1:0.1,0.1:0.2; --full: epsilon 0.1 and 0.2, each at lr 0.05, 0.1, 0.2)")
     List<String> smoothingCandidates;
 
     @Option(names = "--teacher-scenes", paramLabel = "N", description = "the teacher's own training scenes (default 6000)")
@@ -103,10 +103,11 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--oracle-scale", paramLabel = "S", description = "oracle logit of a fully inked cell (default 30)")
     Double oracleScale;
 
-    @Option(names = "--candidates", split = ",", paramLabel = "MODE:T[:MIX]",
-            description = "ReLabel pooling settings tried on validation scenes (mode logits|probs, temperature, gt-mix; "
-                    + "default logits:1,logits:0.3,probs:1). Every method gets as many settings: give --lr-candidates "
-                    + "and --smoothing-candidates as many entries")
+    @Option(names = "--candidates", split = ",", paramLabel = "MODE:T[:MIX[:LR]]",
+            description = "ReLabel students' settings tried on validation scenes (mode logits|probs, temperature, gt-mix, "
+                    + "learning rate, default --lr; default logits:0.3,logits:0.3:0:0.1,logits:0.3:0:0.2; --full: "
+                    + "T 0.3 and 0.5, each at lr 0.05, 0.1, 0.2). Every method gets as many settings: give "
+                    + "--lr-candidates and --smoothing-candidates as many entries")
     List<String> candidates;
 
     @Option(names = "--device", defaultValue = "cpu", paramLabel = "cpu|cuda[:N]",

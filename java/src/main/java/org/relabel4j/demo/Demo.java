@@ -60,22 +60,35 @@ public final class Demo {
     /** Fashion-MNIST's train split: items before this build training scenes, the rest validation scenes. */
     public static final int HELD_BACK_FROM = 50_000;
 
-    /** A ReLabel pooling setting tried on validation scenes: mode, temperature, gt-mix. */
-    public record Candidate(String mode, double temperature, double gtMix) {
+    /**
+     * A ReLabel student's setting tried on validation scenes: pooling mode, temperature, gt-mix, and its learning rate
+     * ({@code lr} 0: the demo's {@link Options#lr}).
+     */
+    public record Candidate(String mode, double temperature, double gtMix, double lr) {
         public Candidate {
             if (!mode.equals("logits") && !mode.equals("probs"))
                 throw new IllegalArgumentException("candidate mode must be logits or probs, got '" + mode + "'");
             if (!(temperature > 0)) throw new IllegalArgumentException("candidate temperature must be > 0, got " + temperature);
             if (!(gtMix >= 0 && gtMix <= 1)) throw new IllegalArgumentException("candidate gt-mix must be in [0, 1], got " + gtMix);
+            if (!(lr >= 0)) throw new IllegalArgumentException("candidate learning rate must be > 0, got " + lr);
         }
 
-        /** Parses "mode:T" or "mode:T:gtmix" (e.g. "logits:1", "probs:0.5:0.5"). */
+        /** A pooling at the demo's learning rate. */
+        public Candidate(String mode, double temperature, double gtMix) {
+            this(mode, temperature, gtMix, 0);
+        }
+
+        /** Parses "mode:T[:gtmix[:lr]]" (e.g. "logits:1", "probs:0.5:0.5", "logits:0.3:0:0.1"). */
         public static Candidate parse(String s) {
             String[] p = s.trim().split(":");
-            if (p.length < 2 || p.length > 3)
-                throw new IllegalArgumentException("--candidates entries are mode:T[:gtmix] (e.g. logits:1,probs:2:0.5), got '" + s + "'");
+            if (p.length < 2 || p.length > 4)
+                throw new IllegalArgumentException("--candidates entries are mode:T[:gtmix[:lr]] (e.g. logits:1,probs:2:0.5,"
+                        + "logits:0.3:0:0.1), got '" + s + "'");
             try {
-                return new Candidate(p[0], Double.parseDouble(p[1]), p.length == 3 ? Double.parseDouble(p[2]) : 0);
+                double lr = p.length == 4 ? Double.parseDouble(p[3]) : 0;
+                if (p.length == 4 && !(lr > 0))
+                    throw new IllegalArgumentException("--candidates: the learning rate of '" + s + "' must be > 0");
+                return new Candidate(p[0], Double.parseDouble(p[1]), p.length >= 3 ? Double.parseDouble(p[2]) : 0, lr);
             } catch (NumberFormatException e) {
                 throw new IllegalArgumentException("--candidates: '" + s + "' has a value that is not a number");
             }
@@ -144,12 +157,13 @@ public final class Demo {
             int epochs, int studentWidth, int studentSize, int batchSize, double lr, double rrcMinimum,
             List<Setting> oneHot, List<Setting> smoothing, int oracleGrid, double oracleScale, List<Candidate> candidates,
             List<Integer> seeds, int workers, int threads, String device) {
-        /** The settings {@code method} chooses among on validation scenes (ReLabel: the pooling candidates at lr). */
+        /** The settings {@code method} chooses among on validation scenes (ReLabel: the candidates, at lr unless set). */
         public List<Setting> settings(String method) {
             return switch (method) {
                 case ONE_HOT -> oneHot;
                 case SMOOTHING -> smoothing;
-                case RELABEL_TEACHER, RELABEL_ORACLE -> candidates.stream().map(c -> Setting.relabel(c, lr)).toList();
+                case RELABEL_TEACHER, RELABEL_ORACLE -> candidates.stream()
+                        .map(c -> Setting.relabel(c, c.lr() > 0 ? c.lr() : lr)).toList();
                 default -> throw new IllegalArgumentException("unknown demo method '" + method + "'");
             };
         }
@@ -202,13 +216,13 @@ public final class Demo {
         Builder b = new Builder();
         switch (name) {
             case "default" -> { }
-            case "full" -> b.seeds(List.of(0, 1, 2)).candidates(List.of(new Candidate("logits", 1, 0),
-                    new Candidate("logits", 0.5, 0), new Candidate("logits", 0.3, 0), new Candidate("logits", 0.3, 0.5),
-                    new Candidate("probs", 1, 0), new Candidate("probs", 0.5, 0)))
-                    .oneHot(List.of(0.0125, 0.025, 0.05, 0.075, 0.1, 0.2))
-                    .smoothing(List.of(Setting.smoothing(0.05, 0.05), Setting.smoothing(0.1, 0.05),
-                            Setting.smoothing(0.2, 0.05), Setting.smoothing(0.05, 0.1), Setting.smoothing(0.1, 0.1),
-                            Setting.smoothing(0.2, 0.1)));
+            case "full" -> b.seeds(List.of(0, 1, 2)).candidates(List.of(new Candidate("logits", 0.3, 0),
+                    new Candidate("logits", 0.3, 0, 0.1), new Candidate("logits", 0.3, 0, 0.2), new Candidate("logits", 0.5, 0),
+                    new Candidate("logits", 0.5, 0, 0.1), new Candidate("logits", 0.5, 0, 0.2)))
+                    .oneHot(List.of(0.025, 0.05, 0.075, 0.1, 0.15, 0.2))
+                    .smoothing(List.of(Setting.smoothing(0.1, 0.05), Setting.smoothing(0.1, 0.1),
+                            Setting.smoothing(0.1, 0.2), Setting.smoothing(0.2, 0.05), Setting.smoothing(0.2, 0.1),
+                            Setting.smoothing(0.2, 0.2)));
             case "smoke" -> b.scenes(3000, 400, 400).teacher(3000, 4, 16, 32).students(5, 16, 24)
                     .candidates(List.of(new Candidate("logits", 0.3, 0))).oneHot(List.of(0.05))
                     .smoothing(List.of(Setting.smoothing(0.1, 0.05)));
@@ -528,11 +542,12 @@ public final class Demo {
                 batchSize = 64, oracleGrid = 12, workers = 1, threads = 0;
         private String device = "cpu";
         private double lr = 0.05, rrcMinimum = 0.08, oracleScale = 30;
-        private List<Candidate> candidates = List.of(new Candidate("logits", 1, 0), new Candidate("logits", 0.3, 0),
-                new Candidate("probs", 1, 0));
-        private List<Setting> oneHot = List.of(Setting.oneHot(0.025), Setting.oneHot(0.05), Setting.oneHot(0.1));
-        private List<Setting> smoothing = List.of(Setting.smoothing(0.05, 0.05), Setting.smoothing(0.1, 0.05),
-                Setting.smoothing(0.2, 0.05));
+        // every method tunes the learning rate over the same values (ReLabel at T=0.3, smoothing at epsilon 0.1)
+        private List<Candidate> candidates = List.of(new Candidate("logits", 0.3, 0), new Candidate("logits", 0.3, 0, 0.1),
+                new Candidate("logits", 0.3, 0, 0.2));
+        private List<Setting> oneHot = List.of(Setting.oneHot(0.05), Setting.oneHot(0.1), Setting.oneHot(0.2));
+        private List<Setting> smoothing = List.of(Setting.smoothing(0.1, 0.05), Setting.smoothing(0.1, 0.1),
+                Setting.smoothing(0.1, 0.2));
         private List<Integer> seeds = List.of(0);
         private Consumer<String> log = m -> {};
 

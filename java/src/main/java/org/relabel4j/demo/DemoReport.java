@@ -203,9 +203,9 @@ final class DemoReport {
         w.printf(Locale.ROOT, "- The same validation budget for every method: each trains its first seed once per "
                         + "setting of its own grid (%d settings each) and keeps the best on validation top-1: one-hot its "
                         + "learning rate (%s), label smoothing its epsilon and learning rate (%s), each ReLabel student "
-                        + "its pooling at lr %s (%s). Further seeds train with the chosen setting.%n",
+                        + "its pooling and learning rate (%s). Further seeds train with the chosen setting.%n",
                 o.candidates().size(), describe(o.settings(Demo.ONE_HOT)), describe(o.settings(Demo.SMOOTHING)),
-                Demo.trim(o.lr()), describe(o.settings(Demo.RELABEL_TEACHER)).replace(", lr " + Demo.trim(o.lr()), ""));
+                describe(o.settings(Demo.RELABEL_TEACHER)));
         w.printf(Locale.ROOT, "- Teacher: small CNN width %d at %d px (students: %d px), trained for %d epochs on %d "
                         + "other scenes of the training items with LabelPooling targets from *their* oracle maps: item "
                         + "masks, supervision the students never get (the paper's teacher saw extra data). `annotate` "

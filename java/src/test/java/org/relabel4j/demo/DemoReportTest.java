@@ -51,9 +51,17 @@ class DemoReportTest {
             for (String m : Demo.METHODS) assertEquals(n, o.settings(m).stream().distinct().count(), preset + " " + m);
         }
         Demo.Options d = Demo.preset("default").build().options();
-        assertEquals(List.of(0.025, 0.05, 0.1), d.settings(Demo.ONE_HOT).stream().map(Setting::lr).toList());
-        assertEquals(List.of(0.05, 0.1, 0.2), d.settings(Demo.SMOOTHING).stream().map(Setting::smoothing).toList());
-        assertTrue(d.settings(Demo.RELABEL_ORACLE).stream().allMatch(s -> s.lr() == d.lr() && s.pooling() != null));
+        // the default: every method tunes the learning rate over the same values
+        for (String m : Demo.METHODS)
+            assertEquals(List.of(0.05, 0.1, 0.2), d.settings(m).stream().map(Setting::lr).toList(), m);
+        assertTrue(d.settings(Demo.SMOOTHING).stream().allMatch(s -> s.smoothing() == 0.1));
+        assertTrue(d.settings(Demo.RELABEL_ORACLE).stream().allMatch(s -> s.pooling().temperature() == 0.3));
+        // a candidate without its own rate trains at --lr
+        assertEquals(0.07, Demo.preset("smoke").lr(0.07).build().options().settings(Demo.RELABEL_TEACHER).get(0).lr());
+        assertEquals(0.1, Demo.preset("smoke").candidates(List.of(Candidate.parse("logits:0.3:0:0.1"))).build().options()
+                .settings(Demo.RELABEL_TEACHER).get(0).lr());
+        assertThrows(IllegalArgumentException.class, () -> Candidate.parse("logits:0.3:0:0"));
+        assertThrows(IllegalArgumentException.class, () -> Candidate.parse("logits:0.3:0:0.1:1"));
         var e = assertThrows(IllegalArgumentException.class, () -> Demo.preset("default")
                 .candidates(List.of(Candidate.parse("logits:0.3"))).build());
         assertTrue(e.getMessage().contains("same validation budget") && e.getMessage().contains("--lr-candidates"),
