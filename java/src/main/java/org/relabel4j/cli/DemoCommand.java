@@ -82,12 +82,12 @@ final class DemoCommand implements Callable<Integer> {
     Double lr;
 
     @Option(names = "--lr-candidates", split = ",", paramLabel = "LR,...", description = "one-hot students' learning "
-            + "rates, chosen on validation scenes (default 0.05,0.1,0.2; --full: 0.025,0.05,0.075,0.1,0.15,0.2)")
+            + "rates, chosen on validation scenes (default 0.1,0.2,0.4; --full: 0.05,0.1,0.15,0.2,0.3,0.4)")
     List<Double> lrCandidates;
 
     @Option(names = "--smoothing-candidates", split = ",", paramLabel = "EPS[:LR],...", description = "label smoothing "
             + "students' epsilon and learning rate (LR default: --lr), chosen on validation scenes (default "
-            + "0.1:0.05,0.1:0.1,0.1:0.2; --full: epsilon 0.1 and 0.2, each at lr 0.05, 0.1, 0.2)")
+            + "0.1:0.1,0.1:0.2,0.1:0.4; --full: epsilon 0.1 and 0.2, each at lr 0.1, 0.2, 0.4)")
     List<String> smoothingCandidates;
 
     @Option(names = "--teacher-scenes", paramLabel = "N", description = "the teacher's own training scenes (default 6000)")
@@ -105,8 +105,8 @@ final class DemoCommand implements Callable<Integer> {
 
     @Option(names = "--candidates", split = ",", paramLabel = "MODE:T[:MIX[:LR]]",
             description = "ReLabel students' settings tried on validation scenes (mode logits|probs, temperature, gt-mix, "
-                    + "learning rate, default --lr; default logits:0.3,logits:0.3:0:0.1,logits:0.3:0:0.2; --full: "
-                    + "T 0.3 and 0.5, each at lr 0.05, 0.1, 0.2). Every method gets as many settings: give "
+                    + "learning rate, default --lr; default logits:0.3:0:0.1,logits:0.3:0:0.2,logits:0.3:0:0.4; "
+                    + "--full: T 0.3 and 0.5, each at lr 0.1, 0.2, 0.4). Every method gets as many settings: give "
                     + "--lr-candidates and --smoothing-candidates as many entries")
     List<String> candidates;
 

@@ -216,13 +216,14 @@ public final class Demo {
         Builder b = new Builder();
         switch (name) {
             case "default" -> { }
-            case "full" -> b.seeds(List.of(0, 1, 2)).candidates(List.of(new Candidate("logits", 0.3, 0),
-                    new Candidate("logits", 0.3, 0, 0.1), new Candidate("logits", 0.3, 0, 0.2), new Candidate("logits", 0.5, 0),
-                    new Candidate("logits", 0.5, 0, 0.1), new Candidate("logits", 0.5, 0, 0.2)))
-                    .oneHot(List.of(0.025, 0.05, 0.075, 0.1, 0.15, 0.2))
-                    .smoothing(List.of(Setting.smoothing(0.1, 0.05), Setting.smoothing(0.1, 0.1),
-                            Setting.smoothing(0.1, 0.2), Setting.smoothing(0.2, 0.05), Setting.smoothing(0.2, 0.1),
-                            Setting.smoothing(0.2, 0.2)));
+            case "full" -> b.seeds(List.of(0, 1, 2)).candidates(List.of(new Candidate("logits", 0.3, 0, 0.1),
+                    new Candidate("logits", 0.3, 0, 0.2), new Candidate("logits", 0.3, 0, 0.4),
+                    new Candidate("logits", 0.5, 0, 0.1), new Candidate("logits", 0.5, 0, 0.2),
+                    new Candidate("logits", 0.5, 0, 0.4)))
+                    .oneHot(List.of(0.05, 0.1, 0.15, 0.2, 0.3, 0.4))
+                    .smoothing(List.of(Setting.smoothing(0.1, 0.1), Setting.smoothing(0.1, 0.2),
+                            Setting.smoothing(0.1, 0.4), Setting.smoothing(0.2, 0.1), Setting.smoothing(0.2, 0.2),
+                            Setting.smoothing(0.2, 0.4)));
             case "smoke" -> b.scenes(3000, 400, 400).teacher(3000, 4, 16, 32).students(5, 16, 24)
                     .candidates(List.of(new Candidate("logits", 0.3, 0))).oneHot(List.of(0.05))
                     .smoothing(List.of(Setting.smoothing(0.1, 0.05)));
@@ -542,12 +543,13 @@ public final class Demo {
                 batchSize = 64, oracleGrid = 12, workers = 1, threads = 0;
         private String device = "cpu";
         private double lr = 0.05, rrcMinimum = 0.08, oracleScale = 30;
-        // every method tunes the learning rate over the same values (ReLabel at T=0.3, smoothing at epsilon 0.1)
-        private List<Candidate> candidates = List.of(new Candidate("logits", 0.3, 0), new Candidate("logits", 0.3, 0, 0.1),
-                new Candidate("logits", 0.3, 0, 0.2));
-        private List<Setting> oneHot = List.of(Setting.oneHot(0.05), Setting.oneHot(0.1), Setting.oneHot(0.2));
-        private List<Setting> smoothing = List.of(Setting.smoothing(0.1, 0.05), Setting.smoothing(0.1, 0.1),
-                Setting.smoothing(0.1, 0.2));
+        // every method tunes the learning rate over the same values (ReLabel at T=0.3, smoothing at epsilon 0.1); at
+        // 0.05/0.1/0.2 every method chose 0.2, the grid's edge, so the grid is one octave higher
+        private List<Candidate> candidates = List.of(new Candidate("logits", 0.3, 0, 0.1),
+                new Candidate("logits", 0.3, 0, 0.2), new Candidate("logits", 0.3, 0, 0.4));
+        private List<Setting> oneHot = List.of(Setting.oneHot(0.1), Setting.oneHot(0.2), Setting.oneHot(0.4));
+        private List<Setting> smoothing = List.of(Setting.smoothing(0.1, 0.1), Setting.smoothing(0.1, 0.2),
+                Setting.smoothing(0.1, 0.4));
         private List<Integer> seeds = List.of(0);
         private Consumer<String> log = m -> {};
 

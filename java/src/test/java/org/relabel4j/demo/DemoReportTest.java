@@ -53,7 +53,7 @@ class DemoReportTest {
         Demo.Options d = Demo.preset("default").build().options();
         // the default: every method tunes the learning rate over the same values
         for (String m : Demo.METHODS)
-            assertEquals(List.of(0.05, 0.1, 0.2), d.settings(m).stream().map(Setting::lr).toList(), m);
+            assertEquals(List.of(0.1, 0.2, 0.4), d.settings(m).stream().map(Setting::lr).toList(), m);
         assertTrue(d.settings(Demo.SMOOTHING).stream().allMatch(s -> s.smoothing() == 0.1));
         assertTrue(d.settings(Demo.RELABEL_ORACLE).stream().allMatch(s -> s.pooling().temperature() == 0.3));
         // a candidate without its own rate trains at --lr
