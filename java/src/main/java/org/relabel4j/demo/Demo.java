@@ -207,8 +207,10 @@ public final class Demo {
         return new Builder();
     }
 
-    /** The presets' names: default (about 7 minutes on 2 cores the first
-     * time, less once the teacher is cached), full (3 seeds, a wider pooling grid), smoke (CI: about a minute). */
+    /**
+     * The presets' names: default (3 settings per method, one seed; about 9 minutes on 2 idle cores the first time,
+     * less once the teacher is cached), full (6 settings per method, 3 seeds), smoke (CI: 1 setting, minutes).
+     */
     public static final List<String> PRESETS = List.of("default", "full", "smoke");
 
     /** A builder set to a preset ({@link #PRESETS}). */
