@@ -48,7 +48,7 @@ import org.relabel4j.train.model.Models;
  *   <li>students (same architecture, budget, seeds): one-hot, label smoothing, ReLabel with teacher maps, ReLabel
  *       with oracle maps; every method chooses its setting by validation top-1 among as many settings as every other
  *       (the same validation budget): one-hot its learning rate ({@link Options#oneHot}), label smoothing its epsilon
- *       and learning rate ({@link Options#smoothing}), each ReLabel student its pooling mode, temperature and gt-mix
+ *       and learning rate ({@link Options#smoothing}), each ReLabel student its pooling mode, temperature, gt-mix and lr
  *       ({@link Options#candidates}); never on test scenes, which are read once, at the end;</li>
  *   <li>{@link Evaluator} on the test scenes: top-1 (the largest item) and multi-label accuracy (the top-1 names
  *       any item present, via {@link RealLabels}); the teacher too;</li>
