@@ -9,7 +9,8 @@
 //   topk_cuda
 //   cuda_small      every CUDA kernel path on small inputs vs the CPU library (what compute-sanitizer runs)
 // The CUDA suites exit 77 (ctest: skipped) with the reason when there is no usable device; fixture suites exit
-// 77 when the fixtures are absent.
+// 77 when the fixtures are absent, or fail (exit 1) when RELABEL_REQUIRE_FIXTURES is set (to anything but "" or
+// "0"; CI sets it: a build whose goldens were never compared must not pass).
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -44,6 +45,19 @@ int failures = 0;
 std::string fixtures_root() {
   const char *env = std::getenv("RELABEL_FIXTURES");
   return env != nullptr ? env : RELABEL_FIXTURES_DEFAULT;
+}
+
+// A fixture suite without its fixtures: skipped with the reason, or failed where fixtures are required.
+int missing_fixtures(const std::string &group) {
+  const char *req = std::getenv("RELABEL_REQUIRE_FIXTURES");
+  if (req != nullptr && req[0] != '\0' && std::string(req) != "0") {
+    std::printf("FAIL: no fixtures under %s/%s, and RELABEL_REQUIRE_FIXTURES=%s requires them\n",
+                fixtures_root().c_str(), group.c_str(), req);
+    ++failures;
+    return 1;
+  }
+  std::printf("SKIPPED: no fixtures under %s/%s\n", fixtures_root().c_str(), group.c_str());
+  return kSkip;
 }
 
 std::vector<std::string> case_dirs(const std::string &group) {
@@ -411,10 +425,7 @@ int suite_labelpool(bool cuda) {
     return kSkip;
   }
   const auto dirs = case_dirs("labelpool");
-  if (dirs.empty()) {
-    std::printf("SKIPPED: no fixtures under %s/labelpool\n", fixtures_root().c_str());
-    return kSkip;
-  }
+  if (dirs.empty()) return missing_fixtures("labelpool");
   for (const auto &dir : dirs) {
     const LabelpoolCase c = load_labelpool(dir);
     std::printf("case %s: n=%lld k=%d %dx%d C=%d\n", dir.c_str(), static_cast<long long>(c.n), c.spec.k,
@@ -489,10 +500,7 @@ int suite_topk(bool cuda) {
     return kSkip;
   }
   const auto dirs = case_dirs("topk");
-  if (dirs.empty()) {
-    std::printf("SKIPPED: no fixtures under %s/topk\n", fixtures_root().c_str());
-    return kSkip;
-  }
+  if (dirs.empty()) return missing_fixtures("topk");
   for (const auto &dir : dirs) {
     const npy::Array dense = npy::load(dir + "/dense.npy"), want_idx = npy::load(dir + "/topk_indices.npy");
     const npy::Array want_f32 = npy::load(dir + "/topk_scores.npy"), want_f16 = npy::load(dir + "/topk_scores_fp16.npy");
@@ -960,6 +968,7 @@ int main(int argc, char **argv) {
     return 1;
   }
   if (rc == kSkip) return kSkip;
+  if (rc != 0 && failures == 0) ++failures;  // a suite that returned a failure without counting one
   std::printf("%s: %s (%d failure%s)\n", argv[1], failures ? "FAILED" : "passed", failures, failures == 1 ? "" : "s");
   return failures ? 1 : 0;
 }

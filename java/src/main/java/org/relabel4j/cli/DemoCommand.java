@@ -19,9 +19,11 @@ import picocli.CommandLine.Spec;
         description = {"ReLabel end to end on real images: builds multi-object scenes from Fashion-MNIST, writes "
                 + "oracle maps from the items' ink, trains a teacher on other scenes with their item masks and "
                 + "annotates the training scenes with it, trains students (one-hot, label smoothing, ReLabel with teacher maps, ReLabel with "
-                + "oracle maps; pooling chosen on validation scenes), evaluates them on test scenes (top-1 and "
-                + "multi-label) and writes OUT/report.md, report.json, curves.png and label-map figures.",
-                "Default: about 7 minutes on 2 CPU cores the first time, 4 after: scenes, teacher and stores are "
+                + "oracle maps; each method chooses its setting on validation scenes among as many as every other: "
+                + "learning rate, smoothing epsilon, pooling), evaluates them once on test scenes (top-1 and "
+                + "multi-label) and writes OUT/report.md (with the verdict and its rule), report.json, curves.png and "
+                + "label-map figures.",
+                "Default: about 9 minutes on 2 idle CPU cores the first time, 6 after: scenes, teacher and stores are "
                         + "cached (OUT/cache) for the next run. --full: 3 seeds per method, mean ± std. See docs/demo.md."})
 final class DemoCommand implements Callable<Integer> {
     @Spec
@@ -40,7 +42,7 @@ final class DemoCommand implements Callable<Integer> {
     Path cache;
 
     static final class Preset {
-        @Option(names = "--full", description = "3 seeds per method (mean ± std) and 6 pooling candidates: 22 student runs")
+        @Option(names = "--full", description = "3 seeds per method (mean ± std) and 6 settings per method: 32 student runs")
         boolean full;
 
         @Option(names = "--smoke", description = "a tiny run (about a minute): checks the pipeline, not the method")
@@ -75,8 +77,18 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--width", paramLabel = "C", description = "student CNN width (default 16)") Integer width;
     @Option(names = "--rrc-minimum", paramLabel = "F", description = "RandomResizedCrop smallest area (default 0.08)")
     Double rrcMinimum;
-    @Option(names = "--lr", paramLabel = "LR", description = "SGD learning rate, students and teacher (default 0.05)")
+    @Option(names = "--lr", paramLabel = "LR", description = "SGD learning rate of the teacher, and of the ReLabel "
+            + "candidates and smoothing candidates that give none (default 0.05)")
     Double lr;
+
+    @Option(names = "--lr-candidates", split = ",", paramLabel = "LR,...", description = "one-hot students' learning "
+            + "rates, chosen on validation scenes (default 0.1,0.2,0.4; --full: 0.05,0.1,0.15,0.2,0.3,0.4)")
+    List<Double> lrCandidates;
+
+    @Option(names = "--smoothing-candidates", split = ",", paramLabel = "EPS[:LR],...", description = "label smoothing "
+            + "students' epsilon and learning rate (LR default: --lr), chosen on validation scenes (default "
+            + "0.1:0.1,0.1:0.2,0.1:0.4; --full: epsilon 0.1 and 0.2, each at lr 0.1, 0.2, 0.4)")
+    List<String> smoothingCandidates;
 
     @Option(names = "--teacher-scenes", paramLabel = "N", description = "the teacher's own training scenes (default 6000)")
     Integer teacherScenes;
@@ -91,9 +103,11 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--oracle-scale", paramLabel = "S", description = "oracle logit of a fully inked cell (default 30)")
     Double oracleScale;
 
-    @Option(names = "--candidates", split = ",", paramLabel = "MODE:T[:MIX]",
-            description = "ReLabel pooling settings tried on validation scenes (mode logits|probs, temperature, gt-mix; "
-                    + "default logits:1,logits:0.3,probs:1)")
+    @Option(names = "--candidates", split = ",", paramLabel = "MODE:T[:MIX[:LR]]",
+            description = "ReLabel students' settings tried on validation scenes (mode logits|probs, temperature, gt-mix, "
+                    + "learning rate, default --lr; default logits:0.3:0:0.1,logits:0.3:0:0.2,logits:0.3:0:0.4; "
+                    + "--full: T 0.3 and 0.5, each at lr 0.1, 0.2, 0.4). Every method gets as many settings: give "
+                    + "--lr-candidates and --smoothing-candidates as many entries")
     List<String> candidates;
 
     @Option(names = "--device", defaultValue = "cpu", paramLabel = "cpu|cuda[:N]",
@@ -130,6 +144,12 @@ final class DemoCommand implements Callable<Integer> {
         if (annotateSize != null) b.annotateSize(annotateSize);
         if (rrcMinimum != null) b.rrcMinimum(rrcMinimum);
         if (lr != null) b.lr(lr);
+        if (lrCandidates != null) b.oneHot(lrCandidates);
+        if (smoothingCandidates != null) {
+            List<Demo.Setting> ss = new ArrayList<>();
+            for (String c : smoothingCandidates) ss.add(Demo.Setting.parseSmoothing(c, lr != null ? lr : d.lr()));
+            b.smoothing(ss);
+        }
         b.oracle(or(oracleGrid, d.oracleGrid()), oracleScale != null ? oracleScale : d.oracleScale());
         if (candidates != null) {
             List<Demo.Candidate> cs = new ArrayList<>();

@@ -63,10 +63,11 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--epochs", description = "optim.epochs")
     Integer epochs;
 
-    @Option(names = "--batch-size", description = "global batch size (optim.batch_size)")
+    @Option(names = "--batch-size", description = "global batch size (optim.batch_size); the recipe's rate is scaled "
+            + "to it linearly unless --lr is given (optim.lr.scale, optim.lr.reference_batch)")
     Integer batchSize;
 
-    @Option(names = "--lr", description = "base learning rate (optim.lr.init)")
+    @Option(names = "--lr", description = "base learning rate (optim.lr.init), taken as given for the run's batch")
     Double lr;
 
     @Option(names = "--device", paramLabel = "cpu|cuda[:N]", description = "compute.device")
@@ -157,6 +158,7 @@ final class TrainCommand implements Callable<Integer> {
             config = config.with(List.of("compute.device=cuda:" + (visible == 1 ? 0 : env.localRank())));
         }
         if (printConfig) {
+            for (String note : config.notes()) o.println("# " + note);
             o.print(config.toYaml());
             o.flush();
             return 0;

@@ -46,8 +46,10 @@ import org.relabel4j.model.Models;
  *       supervision the students never get; {@link Annotator} then writes its dense top-k maps of the students'
  *       training scenes into a store;</li>
  *   <li>students (same architecture, budget, seeds): one-hot, label smoothing, ReLabel with teacher maps, ReLabel
- *       with oracle maps; the pooling mode, temperature and gt-mix of each ReLabel student are chosen by validation
- *       top-1 among {@link Options#candidates}, never on test scenes;</li>
+ *       with oracle maps; every method chooses its setting by validation top-1 among as many settings as every other
+ *       (the same validation budget): one-hot its learning rate ({@link Options#oneHot}), label smoothing its epsilon
+ *       and learning rate ({@link Options#smoothing}), each ReLabel student its pooling mode, temperature, gt-mix and lr
+ *       ({@link Options#candidates}); never on test scenes, which are read once, at the end;</li>
  *   <li>{@link Evaluator} on the test scenes: top-1 (the largest item) and multi-label accuracy (the top-1 names
  *       any item present, via {@link RealLabels}); the teacher too;</li>
  *   <li>{@code report.md} + {@code report.json}, {@code curves.png}, and {@code relabel show} figures.</li>
@@ -58,22 +60,35 @@ public final class Demo {
     /** Fashion-MNIST's train split: items before this build training scenes, the rest validation scenes. */
     public static final int HELD_BACK_FROM = 50_000;
 
-    /** A ReLabel pooling setting tried on validation scenes: mode, temperature, gt-mix. */
-    public record Candidate(String mode, double temperature, double gtMix) {
+    /**
+     * A ReLabel student's setting tried on validation scenes: pooling mode, temperature, gt-mix, and its learning rate
+     * ({@code lr} 0: the demo's {@link Options#lr}).
+     */
+    public record Candidate(String mode, double temperature, double gtMix, double lr) {
         public Candidate {
             if (!mode.equals("logits") && !mode.equals("probs"))
                 throw new IllegalArgumentException("candidate mode must be logits or probs, got '" + mode + "'");
             if (!(temperature > 0)) throw new IllegalArgumentException("candidate temperature must be > 0, got " + temperature);
             if (!(gtMix >= 0 && gtMix <= 1)) throw new IllegalArgumentException("candidate gt-mix must be in [0, 1], got " + gtMix);
+            if (!(lr >= 0)) throw new IllegalArgumentException("candidate learning rate must be > 0, got " + lr);
         }
 
-        /** Parses "mode:T" or "mode:T:gtmix" (e.g. "logits:1", "probs:0.5:0.5"). */
+        /** A pooling at the demo's learning rate. */
+        public Candidate(String mode, double temperature, double gtMix) {
+            this(mode, temperature, gtMix, 0);
+        }
+
+        /** Parses "mode:T[:gtmix[:lr]]" (e.g. "logits:1", "probs:0.5:0.5", "logits:0.3:0:0.1"). */
         public static Candidate parse(String s) {
             String[] p = s.trim().split(":");
-            if (p.length < 2 || p.length > 3)
-                throw new IllegalArgumentException("--candidates entries are mode:T[:gtmix] (e.g. logits:1,probs:2:0.5), got '" + s + "'");
+            if (p.length < 2 || p.length > 4)
+                throw new IllegalArgumentException("--candidates entries are mode:T[:gtmix[:lr]] (e.g. logits:1,probs:2:0.5,"
+                        + "logits:0.3:0:0.1), got '" + s + "'");
             try {
-                return new Candidate(p[0], Double.parseDouble(p[1]), p.length == 3 ? Double.parseDouble(p[2]) : 0);
+                double lr = p.length == 4 ? Double.parseDouble(p[3]) : 0;
+                if (p.length == 4 && !(lr > 0))
+                    throw new IllegalArgumentException("--candidates: the learning rate of '" + s + "' must be > 0");
+                return new Candidate(p[0], Double.parseDouble(p[1]), p.length >= 3 ? Double.parseDouble(p[2]) : 0, lr);
             } catch (NumberFormatException e) {
                 throw new IllegalArgumentException("--candidates: '" + s + "' has a value that is not a number");
             }
@@ -84,16 +99,87 @@ public final class Demo {
         }
     }
 
+    /**
+     * What a student trains with beyond the shared recipe: its learning rate, label smoothing epsilon (0: none) and,
+     * for ReLabel, its pooling. Each method chooses one of its settings on validation scenes.
+     */
+    public record Setting(double lr, double smoothing, Candidate pooling) {
+        public Setting {
+            if (!(lr > 0)) throw new IllegalArgumentException("a student's learning rate must be > 0, got " + lr);
+            if (!(smoothing >= 0 && smoothing < 1))
+                throw new IllegalArgumentException("label smoothing epsilon must be in [0, 1), got " + smoothing);
+        }
+
+        public static Setting oneHot(double lr) {
+            return new Setting(lr, 0, null);
+        }
+
+        public static Setting smoothing(double epsilon, double lr) {
+            if (!(epsilon > 0)) throw new IllegalArgumentException("label smoothing epsilon must be > 0, got " + epsilon);
+            return new Setting(lr, epsilon, null);
+        }
+
+        public static Setting relabel(Candidate pooling, double lr) {
+            return new Setting(lr, 0, Objects.requireNonNull(pooling));
+        }
+
+        /** Parses "EPS" or "EPS:LR" (label smoothing epsilon and learning rate; LR defaults to {@code lr}). */
+        public static Setting parseSmoothing(String s, double lr) {
+            String[] p = s.trim().split(":");
+            if (p.length < 1 || p.length > 2)
+                throw new IllegalArgumentException("--smoothing-candidates entries are EPS[:LR] (e.g. 0.1,0.2:0.1), got '" + s + "'");
+            try {
+                return smoothing(Double.parseDouble(p[0]), p.length == 2 ? Double.parseDouble(p[1]) : lr);
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("--smoothing-candidates: '" + s + "' has a value that is not a number");
+            }
+        }
+
+        /** "lr 0.05", "epsilon 0.1, lr 0.05", "logits T=0.3, lr 0.05". */
+        public String describe() {
+            String rate = "lr " + trim(lr);
+            return pooling != null ? pooling.describe() + ", " + rate : smoothing > 0 ? "epsilon " + trim(smoothing) + ", " + rate : rate;
+        }
+
+        /** A file-name part: "lr0.05", "eps0.1-lr0.05", "logits-t0.3-mix0.5-lr0.05". */
+        String slug() {
+            String rate = "lr" + trim(lr);
+            if (pooling != null)
+                return pooling.mode() + "-t" + trim(pooling.temperature()) + (pooling.gtMix() > 0 ? "-mix" + trim(pooling.gtMix()) : "")
+                        + "-" + rate;
+            return smoothing > 0 ? "eps" + trim(smoothing) + "-" + rate : rate;
+        }
+    }
+
     /** Everything a demo run depends on. Build with {@link #builder()}. */
     public record Options(Path fashionMnist, Path out, Path cache, SceneSpec spec, int trainScenes, int valScenes,
             int testScenes, int teacherScenes, int teacherEpochs, int teacherWidth, int teacherSize, int annotateSize,
             int epochs, int studentWidth, int studentSize, int batchSize, double lr, double rrcMinimum,
-            double smoothing, int oracleGrid, double oracleScale, List<Candidate> candidates, List<Integer> seeds,
-            int workers, int threads, String device) {}
+            List<Setting> oneHot, List<Setting> smoothing, int oracleGrid, double oracleScale, List<Candidate> candidates,
+            List<Integer> seeds, int workers, int threads, String device) {
+        /** The settings {@code method} chooses among on validation scenes (ReLabel: the candidates, at lr unless set). */
+        public List<Setting> settings(String method) {
+            return switch (method) {
+                case ONE_HOT -> oneHot;
+                case SMOOTHING -> smoothing;
+                case RELABEL_TEACHER, RELABEL_ORACLE -> candidates.stream()
+                        .map(c -> Setting.relabel(c, c.lr() > 0 ? c.lr() : lr)).toList();
+                default -> throw new IllegalArgumentException("unknown demo method '" + method + "'");
+            };
+        }
+    }
 
-    /** One trained student: method, seed, the pooling setting (ReLabel), val and test numbers, its run directory. */
-    public record StudentRun(String method, int seed, Candidate candidate, double valTop1, double testTop1,
-            double testMulti, double seconds, Path dir) {}
+    /**
+     * One trained student: method, seed, setting, val and test numbers (NaN: not evaluated; val NaN: the training
+     * diverged), its run directory.
+     */
+    public record StudentRun(String method, int seed, Setting setting, double valTop1, double testTop1,
+            double testMulti, double seconds, Path dir) {
+        /** The pooling of a ReLabel student, else null. */
+        public Candidate candidate() {
+            return setting.pooling();
+        }
+    }
 
     /** The outcome: the report's files and every number in it. */
     public record Result(Path report, Path json, Path curves, List<Path> figures, double teacherValTop1,
@@ -121,8 +207,10 @@ public final class Demo {
         return new Builder();
     }
 
-    /** The presets' names: default (about 7 minutes on 2 cores the first
-     * time, less once the teacher is cached), full (3 seeds, a wider pooling grid), smoke (CI: about a minute). */
+    /**
+     * The presets' names: default (3 settings per method, one seed; about 9 minutes on 2 idle cores the first time,
+     * less once the teacher is cached), full (6 settings per method, 3 seeds), smoke (CI: 1 setting, minutes).
+     */
     public static final List<String> PRESETS = List.of("default", "full", "smoke");
 
     /** A builder set to a preset ({@link #PRESETS}). */
@@ -130,11 +218,17 @@ public final class Demo {
         Builder b = new Builder();
         switch (name) {
             case "default" -> { }
-            case "full" -> b.seeds(List.of(0, 1, 2)).candidates(List.of(new Candidate("logits", 1, 0),
-                    new Candidate("logits", 0.5, 0), new Candidate("logits", 0.3, 0), new Candidate("logits", 0.3, 0.5),
-                    new Candidate("probs", 1, 0), new Candidate("probs", 0.5, 0)));
+            case "full" -> b.seeds(List.of(0, 1, 2)).candidates(List.of(new Candidate("logits", 0.3, 0, 0.1),
+                    new Candidate("logits", 0.3, 0, 0.2), new Candidate("logits", 0.3, 0, 0.4),
+                    new Candidate("logits", 0.5, 0, 0.1), new Candidate("logits", 0.5, 0, 0.2),
+                    new Candidate("logits", 0.5, 0, 0.4)))
+                    .oneHot(List.of(0.05, 0.1, 0.15, 0.2, 0.3, 0.4))
+                    .smoothing(List.of(Setting.smoothing(0.1, 0.1), Setting.smoothing(0.1, 0.2),
+                            Setting.smoothing(0.1, 0.4), Setting.smoothing(0.2, 0.1), Setting.smoothing(0.2, 0.2),
+                            Setting.smoothing(0.2, 0.4)));
             case "smoke" -> b.scenes(3000, 400, 400).teacher(3000, 4, 16, 32).students(5, 16, 24)
-                    .candidates(List.of(new Candidate("logits", 0.3, 0)));
+                    .candidates(List.of(new Candidate("logits", 0.3, 0))).oneHot(List.of(0.05))
+                    .smoothing(List.of(Setting.smoothing(0.1, 0.05)));
             default -> throw new IllegalArgumentException("unknown demo preset '" + name + "' (known: " + PRESETS + ")");
         }
         return b;
@@ -167,35 +261,34 @@ public final class Demo {
         Path teacherRun = teacher(scenes, oracle(data, scenes, scenes.teacherScenes(), "teacher-oracle-maps"));
         Path teacherMaps = annotate(scenes, teacherRun);
 
+        // every method: its settings on validation scenes (first seed), the best one, then the other seeds with it
         List<StudentRun> runs = new ArrayList<>(), candidates = new ArrayList<>();
         int firstSeed = o.seeds().get(0);
         for (String method : METHODS) {
             Path maps = method.equals(RELABEL_TEACHER) ? teacherMaps : method.equals(RELABEL_ORACLE) ? oracleMaps : null;
-            Candidate chosen = null;
-            if (maps != null) {
-                StudentRun best = null;
-                for (Candidate c : o.candidates()) {
-                    StudentRun r = student(scenes, method, firstSeed, maps, c);
-                    candidates.add(r);
-                    if (best == null || r.valTop1() > best.valTop1()) best = r;
-                }
-                chosen = best.candidate();
-                log.accept(String.format(Locale.ROOT, "%s: chose %s on validation scenes (val top-1 %.2f)", method,
-                        chosen.describe(), best.valTop1()));
-                runs.add(best);
-            } else {
-                runs.add(student(scenes, method, firstSeed, null, null));
+            StudentRun best = null;
+            for (Setting setting : o.settings(method)) {
+                StudentRun r = student(scenes, method, firstSeed, maps, setting, true);
+                candidates.add(r);
+                if (!Double.isNaN(r.valTop1()) && (best == null || r.valTop1() > best.valTop1())) best = r;
             }
-            for (int seed : o.seeds().subList(1, o.seeds().size())) runs.add(student(scenes, method, seed, maps, chosen));
+            if (best == null)
+                throw new IllegalStateException(method + ": the training diverged in every setting tried ("
+                        + o.settings(method).stream().map(Setting::describe).toList() + ")");
+            log.accept(String.format(Locale.ROOT, "%s: chose %s on validation scenes (val top-1 %.2f, best of %d)",
+                    method, best.setting().describe(), best.valTop1(), o.settings(method).size()));
+            runs.add(best);
+            for (int seed : o.seeds().subList(1, o.seeds().size()))
+                runs.add(student(scenes, method, seed, maps, best.setting(), false));
         }
 
-        // test scenes: every chosen student, and the teacher
+        // test scenes, read once, now that every choice is made: every chosen student, and the teacher
         Dataset test = ImageFolder.open(scenes.test());
         RealLabels real = RealLabels.load(scenes.testReal());
         List<StudentRun> tested = new ArrayList<>();
         for (StudentRun r : runs) {
             double[] acc = evaluate(test, real, r.dir().resolve("model.pth"), o.studentSize());
-            tested.add(new StudentRun(r.method(), r.seed(), r.candidate(), r.valTop1(), acc[0], acc[1], r.seconds(), r.dir()));
+            tested.add(new StudentRun(r.method(), r.seed(), r.setting(), r.valTop1(), acc[0], acc[1], r.seconds(), r.dir()));
         }
         double[] teacherAcc = evaluate(test, real, teacherRun.resolve("model.pth"), o.teacherSize());
         double teacherValTop1 = summaryValTop1(teacherRun);
@@ -340,28 +433,40 @@ public final class Demo {
 
     // ---------------------------------------------------------------- students
 
-    private StudentRun student(SceneSet s, String method, int seed, Path maps, Candidate c) throws IOException {
+    /**
+     * Trains one student. A candidate whose training diverges (the loss became NaN or infinite: a learning rate too
+     * high) is a result, val top-1 NaN, never chosen; a chosen setting diverging on another seed is an error.
+     */
+    private StudentRun student(SceneSet s, String method, int seed, Path maps, Setting setting, boolean candidate)
+            throws IOException {
         List<String> cfg = new ArrayList<>(List.of("model.arch=small-cnn", "model.width=" + o.studentWidth(),
                 "data.train=" + s.train(), "data.val=" + s.val(), "data.image_size=" + o.studentSize(),
                 "data.rrc_minimum=" + o.rrcMinimum(), "data.crop_ratio=1.0", "optim.epochs=" + o.epochs(),
-                "optim.batch_size=" + o.batchSize(), "optim.lr.init=" + o.lr(), "compute.seed=" + seed));
+                "optim.batch_size=" + o.batchSize(), "optim.lr.init=" + setting.lr(), "compute.seed=" + seed,
+                "optim.label_smoothing=" + setting.smoothing()));
         String name = switch (method) {
             case ONE_HOT -> "one-hot";
             case SMOOTHING -> "smoothing";
             case RELABEL_TEACHER -> "relabel-teacher";
             default -> "relabel-oracle";
         };
-        if (method.equals(SMOOTHING)) cfg.add("optim.label_smoothing=" + o.smoothing());
-        if (maps != null) {
+        Candidate c = setting.pooling();
+        if (maps != null)
             cfg.addAll(List.of("data.relabel.use=true", "data.relabel.path=" + maps, "data.relabel.mode=" + c.mode(),
                     "data.relabel.temperature=" + c.temperature(), "data.relabel.gt_mix=" + c.gtMix()));
-            name += "-" + c.mode() + "-t" + trim(c.temperature()) + (c.gtMix() > 0 ? "-mix" + trim(c.gtMix()) : "");
-        }
+        name += "-" + setting.slug();
         Path dir = o.out().resolve("students").resolve(name + "-seed" + seed);
-        log.accept("student: " + method + (c == null ? "" : " (" + c.describe() + ")") + ", seed " + seed);
-        Trainer.Result r = train(cfg, dir, name);
-        return new StudentRun(method, seed, c, r.valTop1() == null ? Double.NaN : r.valTop1(), Double.NaN, Double.NaN,
-                r.seconds(), dir);
+        log.accept("student: " + method + " (" + setting.describe() + "), seed " + seed);
+        Trainer.Result r;
+        try {
+            r = train(cfg, dir, name);
+        } catch (IllegalStateException e) {
+            if (!candidate || e.getMessage() == null || !e.getMessage().startsWith("the loss became")) throw e;
+            log.accept(name + ": diverged (" + e.getMessage() + "): not a candidate");
+            return new StudentRun(method, seed, setting, Double.NaN, Double.NaN, Double.NaN, Double.NaN, dir);
+        }
+        return new StudentRun(method, seed, setting, r.valTop1() == null ? Double.NaN : r.valTop1(), Double.NaN,
+                Double.NaN, r.seconds(), dir);
     }
 
     private Trainer.Result train(List<String> overrides, Path dir, String what) throws IOException {
@@ -439,9 +544,14 @@ public final class Demo {
                 teacherWidth = 24, teacherSize = 32, annotateSize = 48, epochs = 6, studentWidth = 16, studentSize = 24,
                 batchSize = 64, oracleGrid = 12, workers = 1, threads = 0;
         private String device = "cpu";
-        private double lr = 0.05, rrcMinimum = 0.08, smoothing = 0.1, oracleScale = 30;
-        private List<Candidate> candidates = List.of(new Candidate("logits", 1, 0), new Candidate("logits", 0.3, 0),
-                new Candidate("probs", 1, 0));
+        private double lr = 0.05, rrcMinimum = 0.08, oracleScale = 30;
+        // every method tunes the learning rate over the same values (ReLabel at T=0.3, smoothing at epsilon 0.1); at
+        // 0.05/0.1/0.2 every method chose 0.2, the grid's edge, so the grid is one octave higher
+        private List<Candidate> candidates = List.of(new Candidate("logits", 0.3, 0, 0.1),
+                new Candidate("logits", 0.3, 0, 0.2), new Candidate("logits", 0.3, 0, 0.4));
+        private List<Setting> oneHot = List.of(Setting.oneHot(0.1), Setting.oneHot(0.2), Setting.oneHot(0.4));
+        private List<Setting> smoothing = List.of(Setting.smoothing(0.1, 0.1), Setting.smoothing(0.1, 0.2),
+                Setting.smoothing(0.1, 0.4));
         private List<Integer> seeds = List.of(0);
         private Consumer<String> log = m -> {};
 
@@ -522,9 +632,25 @@ public final class Demo {
             return this;
         }
 
-        public Builder smoothing(double v) {
-            if (!(v > 0 && v < 1)) throw new IllegalArgumentException("--smoothing must be in (0, 1), got " + v);
-            smoothing = v;
+        /** The one-hot students' learning rates, chosen among on validation scenes. */
+        public Builder oneHot(List<Double> lrs) {
+            if (lrs.isEmpty()) throw new IllegalArgumentException("--lr-candidates: give at least one learning rate");
+            List<Setting> s = new ArrayList<>();
+            for (double v : lrs) {
+                if (!(v > 0)) throw new IllegalArgumentException("--lr-candidates must be > 0, got " + trim(v));
+                s.add(Setting.oneHot(v));
+            }
+            oneHot = List.copyOf(s);
+            return this;
+        }
+
+        /** The label-smoothing students' (epsilon, learning rate) settings, chosen among on validation scenes. */
+        public Builder smoothing(List<Setting> settings) {
+            if (settings.isEmpty()) throw new IllegalArgumentException("--smoothing-candidates: give at least one EPS[:LR]");
+            for (Setting t : settings)
+                if (t.smoothing() <= 0 || t.pooling() != null)
+                    throw new IllegalArgumentException("--smoothing-candidates: " + t.describe() + " is not a label smoothing setting");
+            smoothing = List.copyOf(settings);
             return this;
         }
 
@@ -580,10 +706,15 @@ public final class Demo {
         public Demo build() {
             if (oracleGrid > spec.canvas())
                 throw new IllegalArgumentException("--oracle-grid " + oracleGrid + " exceeds the canvas (" + spec.canvas() + " px)");
+            if (oneHot.size() != candidates.size() || smoothing.size() != candidates.size())
+                throw new IllegalArgumentException("every method gets the same validation budget: --candidates gives each "
+                        + "ReLabel student " + candidates.size() + " setting(s), --lr-candidates one-hot " + oneHot.size()
+                        + ", --smoothing-candidates label smoothing " + smoothing.size() + "; give them the same number");
             Path c = cache != null ? cache : out.resolve("cache");
             return new Demo(new Options(fashionMnist, out, c, spec, trainScenes, valScenes, testScenes, teacherScenes,
                     teacherEpochs, teacherWidth, teacherSize, annotateSize, epochs, studentWidth, studentSize, batchSize,
-                    lr, rrcMinimum, smoothing, oracleGrid, oracleScale, candidates, seeds, workers, threads, device), log);
+                    lr, rrcMinimum, oneHot, smoothing, oracleGrid, oracleScale, candidates, seeds, workers, threads, device),
+                    log);
         }
 
         private static void positive(String option, int v) {

@@ -14,16 +14,15 @@ public record LrSchedule(double base, String decay, int epochs, double warmupEpo
     }
 
     public static LrSchedule of(TrainConfig c) {
-        return new LrSchedule(c.number("optim.lr.init"), c.string("optim.lr.decay_type"), c.integer("optim.epochs"),
-                c.number("optim.warmup.epochs"), c.number("optim.warmup.lr"), c.integer("optim.lr.step_epochs"),
+        return new LrSchedule(c.lr(), c.string("optim.lr.decay_type"), c.integer("optim.epochs"),
+                c.warmupEpochs(), c.number("optim.warmup.lr"), c.integer("optim.lr.step_epochs"),
                 c.number("optim.lr.step_gamma"));
     }
 
     /** The rate at iteration {@code iteration} of {@code epoch}, with {@code perEpoch} iterations per epoch. */
     public double at(int epoch, long iteration, long perEpoch) {
-        if (epoch < warmupEpochs) {
-            return warmupLr + (base - warmupLr) * (iteration + (double) epoch * perEpoch) / (warmupEpochs * perEpoch);
-        }
+        double done = iteration + (double) epoch * perEpoch;  // iterations done: a warmup may end mid-epoch
+        if (done < warmupEpochs * perEpoch) return warmupLr + (base - warmupLr) * done / (warmupEpochs * perEpoch);
         double total = (epochs - warmupEpochs) * perEpoch, current = iteration + (epoch - warmupEpochs) * perEpoch;
         return base * switch (decay) {
             case "cos" -> 0.5 * (Math.cos(Math.PI * current / total) + 1);

@@ -56,10 +56,24 @@ public final class TrainConfig {
                 merge(tree, f, file.toString(), "");
             }
         }
-        for (String o : overrides == null ? List.<String>of() : overrides) override(tree, o);
+        // The batch optim.lr.init is for: the recipe's (defaults, preset, file), unless the overrides give the rate
+        // itself, which is then taken as given for the run's batch.
+        JsonNode recipeBatch = tree.get("optim").get("batch_size").deepCopy();
+        boolean rateGiven = false;
+        for (String o : overrides == null ? List.<String>of() : overrides) {
+            override(tree, o);
+            rateGiven |= o.substring(0, o.indexOf('=')).trim().equals("optim.lr.init");
+        }
+        resolveReferenceBatch(tree, rateGiven ? null : recipeBatch);
         TrainConfig c = new TrainConfig(tree);
         c.validate();
         return c;
+    }
+
+    /** Sets an unset {@code optim.lr.reference_batch} to {@code batch} (null: the configured batch size). */
+    private static void resolveReferenceBatch(ObjectNode tree, JsonNode batch) {
+        ObjectNode optim = (ObjectNode) tree.get("optim"), lr = (ObjectNode) optim.get("lr");
+        if (lr.get("reference_batch").isNull()) lr.set("reference_batch", batch != null ? batch : optim.get("batch_size"));
     }
 
     private static JsonNode resource(String name) throws IOException {
@@ -183,6 +197,7 @@ public final class TrainConfig {
     public TrainConfig with(List<String> overrides) throws IOException {
         ObjectNode copy = tree.deepCopy();
         for (String o : overrides == null ? List.<String>of() : overrides) override(copy, o);
+        resolveReferenceBatch(copy, null);
         TrainConfig c = new TrainConfig(copy);
         c.validate();
         return c;
@@ -195,6 +210,7 @@ public final class TrainConfig {
     public static TrainConfig fromJson(String json) throws IOException {
         ObjectNode tree = (ObjectNode) resource("defaults");
         merge(tree, JSON.readTree(json), "the saved config", "");
+        resolveReferenceBatch(tree, null);  // saved before the key existed: its rate was the run's own
         TrainConfig c = new TrainConfig(tree);
         c.validate();
         return c;
@@ -205,8 +221,10 @@ public final class TrainConfig {
         check(errors, integer("optim.epochs") >= 1, "optim.epochs must be >= 1");
         check(errors, integer("optim.batch_size") >= 1, "optim.batch_size must be >= 1");
         check(errors, number("optim.lr.init") > 0, "optim.lr.init must be > 0");
+        check(errors, integer("optim.lr.reference_batch") >= 1, "optim.lr.reference_batch must be >= 1 (or null)");
+        check(errors, List.of("linear", "none").contains(string("optim.lr.scale")),
+                "optim.lr.scale must be linear or none, got " + string("optim.lr.scale"));
         check(errors, number("optim.warmup.epochs") >= 0, "optim.warmup.epochs must be >= 0");
-        check(errors, number("optim.warmup.epochs") < integer("optim.epochs"), "optim.warmup.epochs must be < optim.epochs");
         String opt = string("optim.optimizer").toLowerCase(Locale.ROOT);
         check(errors, List.of("sgd", "adamw", "adamp").contains(opt), "optim.optimizer must be sgd, adamw or adamp, got " + opt);
         String decay = string("optim.lr.decay_type").toLowerCase(Locale.ROOT);
@@ -245,6 +263,54 @@ public final class TrainConfig {
         check(errors, number("kd.temperature") > 0, "kd.temperature must be > 0");
         check(errors, List.of("batch", "none").contains(string("model.norm")), "model.norm must be batch or none");
         if (!errors.isEmpty()) throw new IllegalArgumentException("invalid config: " + String.join("; ", errors));
+    }
+
+    /**
+     * The base learning rate the run trains with: {@code optim.lr.init} for a batch of {@code optim.lr.reference_batch},
+     * scaled linearly to {@code optim.batch_size} (Goyal et al. 2017) unless {@code optim.lr.scale} is {@code none}.
+     */
+    public double lr() {
+        double init = number("optim.lr.init");
+        if (string("optim.lr.scale").equals("none")) return init;
+        return init * integer("optim.batch_size") / integer("optim.lr.reference_batch");
+    }
+
+    /**
+     * The warmup the run trains with: {@code optim.warmup.epochs}, or half the run when that is not shorter than
+     * {@code optim.epochs} (a first short run of a long recipe, e.g. {@code --epochs 1} with its 5 warmup epochs).
+     */
+    public double warmupEpochs() {
+        double warmup = number("optim.warmup.epochs");
+        int epochs = integer("optim.epochs");
+        return warmup < epochs ? warmup : epochs / 2.0;
+    }
+
+    /**
+     * What the run does differently from the keys as written, one line each, for the run's log: the learning rate
+     * scaled to the batch ({@link #lr()}), a warmup clamped to the run ({@link #warmupEpochs()}, a warning).
+     */
+    public List<String> notes() {
+        List<String> notes = new ArrayList<>();
+        int batch = integer("optim.batch_size"), reference = integer("optim.lr.reference_batch");
+        if (batch != reference) {
+            if (string("optim.lr.scale").equals("linear"))
+                notes.add("lr: " + plain(lr()) + " = optim.lr.init " + plain(number("optim.lr.init")) + " (for batch "
+                        + reference + ", optim.lr.reference_batch) x " + batch + " / " + reference + ": linear scaling "
+                        + "to the batch size " + batch + " (keep a rate as given: --lr, or optim.lr.scale=none)");
+            else
+                notes.add("lr: " + plain(lr()) + " as given (optim.lr.scale=none) for batch " + batch + "; the recipe's "
+                        + "rate is for batch " + reference);
+        }
+        double warmup = number("optim.warmup.epochs");
+        if (warmupEpochs() != warmup)
+            notes.add("warning: optim.warmup.epochs " + plain(warmup) + " is not shorter than the run ("
+                    + integer("optim.epochs") + " epoch(s)): warmup clamped to " + plain(warmupEpochs())
+                    + " epoch(s), half the run, so that the rate also decays");
+        return notes;
+    }
+
+    private static String plain(double v) {
+        return new java.math.BigDecimal(v).round(new java.math.MathContext(6)).stripTrailingZeros().toPlainString();
     }
 
     private static void check(List<String> errors, boolean ok, String message) {

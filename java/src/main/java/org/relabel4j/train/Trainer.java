@@ -136,6 +136,7 @@ public final class Trainer {
         if (rank == 0) {
             Files.createDirectories(out);
             writeAtomically(out.resolve("config.yaml"), config.toYaml());
+            config.notes().forEach(listener::log);  // a rate scaled to the batch, a warmup clamped to the run
         }
         return resumeFile;
     }

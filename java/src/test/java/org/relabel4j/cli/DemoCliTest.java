@@ -17,6 +17,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.relabel4j.cli.CliTest.Run;
 import org.relabel4j.demo.Demo;
 import org.relabel4j.demo.FashionMnist;
+import org.relabel4j.testing.Required;
 import org.relabel4j.torch.Torch;
 
 /**
@@ -33,11 +34,9 @@ class DemoCliTest {
     }
 
     static void assumeFashionMnist() {
-        boolean present = Files.isRegularFile(FashionMnist.DEBIAN_DIR.resolve("train-images-idx3-ubyte.gz"));
-        if (!present)
-            System.err.println("DemoCliTest: SKIPPED the end-to-end demo: no Fashion-MNIST in " + FashionMnist.DEBIAN_DIR
-                    + " (" + FashionMnist.howToGet() + ")");
-        assumeTrue(present, "no Fashion-MNIST in " + FashionMnist.DEBIAN_DIR);
+        Required.present(Files.isRegularFile(FashionMnist.DEBIAN_DIR.resolve("train-images-idx3-ubyte.gz")),
+                "DemoCliTest: the end-to-end demo needs Fashion-MNIST in " + FashionMnist.DEBIAN_DIR + " ("
+                        + FashionMnist.howToGet() + ")");
     }
 
     @Test
@@ -52,10 +51,37 @@ class DemoCliTest {
             assertTrue(r.out().contains("| " + m + " |"), "the printed table has no row for " + m);
         }
         assertTrue(md.contains("| teacher (reference"), md);
-        assertTrue(md.contains("does not beat one-hot") || md.contains("beats one-hot") || md.contains("is mixed"), md);
+        // one seed: the verdict calls no difference, and says why and by which rule
+        assertTrue(md.contains("Verdict rule:") && r.out().contains("Verdict rule:"), md);
+        assertTrue(md.contains("ReLabel (teacher maps) is within noise of one-hot on test top-1") && md.contains("1 seed: "
+                + "the rule needs 3"), md);
+        assertTrue(!md.contains(" beats ") && !md.contains(" loses to "), md);
 
         JsonNode report = new ObjectMapper().readTree(out.resolve("report.json").toFile());
         assertEquals(4, report.get("students").size());
+        // the same validation budget: one setting per method in the smoke preset, each shown with its choice
+        assertEquals(4, report.get("candidates").size());
+        for (JsonNode s : report.get("students")) {
+            String setting = s.get("setting").get("describe").asText();
+            assertTrue(md.contains("| " + s.get("method").asText() + " | " + setting + " (best of 1) |"), setting + "\n" + md);
+        }
+        assertEquals(10, report.get("verdicts").size());
+        for (JsonNode v : report.get("verdicts")) assertEquals("within noise of", v.get("verdict").asText(), v.toString());
+        // the figure's scene follows the stated rule: the eligible scenes are those of 3+ items whose second item is
+        // of another class than the label
+        JsonNode fig = report.get("figure");
+        int eligible = 0;
+        boolean found = false;
+        for (JsonNode sc : new ObjectMapper().readTree(findScenes(out).toFile()).get("scenes")) {
+            JsonNode items = sc.get("items");
+            if (items.size() >= 3 && items.get(1).get("class").asInt() != sc.get("label").asInt()) {
+                ++eligible;
+                found |= sc.get("key").asText().equals(fig.get("key").asText());
+            }
+        }
+        assertEquals(eligible, fig.get("eligible_scenes").asInt(), fig.toString());
+        assertTrue(found, "the figure's scene is eligible: " + fig);
+        assertTrue(md.contains(fig.get("key").asText()) && md.contains("Picked by a rule"), md);
         for (JsonNode s : report.get("students")) {
             // well above chance: 10% top-1; about 28% multi-label (a guess names one of ~2.8 distinct classes)
             assertTrue(s.get("test_top1").asDouble() > 20, s + "\n" + r.out());
@@ -87,6 +113,14 @@ class DemoCliTest {
         assertTrue(again.runs().stream().allMatch(s -> s.testTop1() > 20 && s.testMulti() > 40), again.table());
     }
 
+    /** The cache's train.scenes.json (scenes are cached under a hash). */
+    static Path findScenes(Path out) throws IOException {
+        try (var s = Files.list(out.resolve("cache"))) {
+            return s.filter(p -> p.getFileName().toString().startsWith("scenes-") && Files.isDirectory(p)).findFirst()
+                    .orElseThrow().resolve("train.scenes.json");
+        }
+    }
+
     @Test
     void missingDataSaysWhatToDo() {
         Run r = CliTest.relabel("demo", "--smoke", "--fashion-mnist", tmp.resolve("nothing").toString(), "--out",
@@ -113,9 +147,10 @@ class DemoCliTest {
     void badOptionsAreUsageErrors() {
         String[][] bad = {{"--items", "2-x"}, {"--items", "4-2"}, {"--scale", "0.7-0.2"}, {"--candidates", "mean:1"},
                 {"--candidates", "logits:0"}, {"--epochs", "0"}, {"--seeds", "1,1"}, {"--oracle-grid", "100"},
-                {"--device", "tpu"}};
+                {"--device", "tpu"}, {"--candidates", "logits:1,logits:0.3"}, {"--lr-candidates", "0"},
+                {"--smoothing-candidates", "0.1:x"}};
         String[] expect = {"--items", "--items", "--scale", "logits or probs", "temperature", "--epochs", "--seeds",
-                "--oracle-grid", "--device"};
+                "--oracle-grid", "--device", "same validation budget", "--lr-candidates", "--smoothing-candidates"};
         for (int i = 0; i < bad.length; ++i) {
             Run r = CliTest.relabel("demo", "--smoke", "--out", tmp.resolve("o").toString(), bad[i][0], bad[i][1]);
             assertEquals(2, r.code(), String.join(" ", bad[i]) + ": " + r.err());

@@ -84,12 +84,51 @@ class TrainCliTest {
         assertEquals(RelabelCli.EXIT_BAD_INPUT, r.code(), r.out() + r.err());
     }
 
+    private static final ObjectMapper YAML = new ObjectMapper(new com.fasterxml.jackson.dataformat.yaml.YAMLFactory());
+
+    /**
+     * The defaults are the ImageNet recipe's (lr 0.5 for batch 512, 5 warmup epochs): a first run of 1 epoch at batch
+     * 8 trains, at the rate scaled to its batch and with the warmup clamped to the run, and the log says both.
+     */
     @Test
-    void printConfigAndBadInput() {
+    void aFirstSmallRunOfTheDefaultsTrains() throws IOException {
+        Path run = tmp.resolve("small");
+        Run r = relabel("train", "--train", "imagefolder:" + data.resolve("train"), "--val", "", "--arch", "small-cnn",
+                "--set", "model.width=8", "--set", "data.image_size=24", "--set", "util.print_freq=1", "--epochs", "1",
+                "--batch-size", "8", "--workers", "1", "--out", run.toString());
+        assertEquals(0, r.code(), r.out() + r.err());
+        String log = r.out() + r.err();
+        assertTrue(log.contains("lr: 0.0078125 = optim.lr.init 0.5 (for batch 512, optim.lr.reference_batch) x 8 / 512"),
+                log);
+        assertTrue(log.contains("warning: optim.warmup.epochs 5 is not shorter than the run (1 epoch(s)): warmup "
+                + "clamped to 0.5 epoch(s)"), log);
+        assertTrue(r.out().contains("trained 1 epoch(s)"), r.out());
+        double max = 0;
+        for (String line : Files.readAllLines(run.resolve("metrics.jsonl"))) {
+            JsonNode n = new ObjectMapper().readTree(line);
+            if (n.path("kind").asText().equals("step")) max = Math.max(max, n.get("lr").asDouble());
+        }
+        assertTrue(max > 0.005 && max <= 0.0078125 + 1e-12, "the step rates peak at the scaled rate: " + max);
+        // the saved config says what the rate is for, so a resume trains at the same one
+        JsonNode saved = YAML.readTree(run.resolve("config.yaml").toFile());
+        assertEquals(512, saved.at("/optim/lr/reference_batch").asInt());
+
+        // a rate given on the command line is taken as given; --print-config shows the notes as comments
+        r = relabel("train", "--arch", "small-cnn", "--epochs", "1", "--batch-size", "8", "--lr", "0.02", "--print-config");
+        assertEquals(0, r.code(), r.out() + r.err());
+        assertTrue(!r.out().contains("# lr:") && r.out().contains("# warning: optim.warmup.epochs 5"), r.out());
+        assertEquals(8, YAML.readTree(r.out()).at("/optim/lr/reference_batch").asInt(), r.out());
+    }
+
+    @Test
+    void printConfigAndBadInput() throws IOException {
         Run r = relabel("train", "--preset", "tiny", "--lr", "0.3", "--labelmaps", "m.rlm", "--gt-mix", "0.5", "--print-config");
         assertEquals(0, r.code(), r.out() + r.err());
-        assertTrue(r.out().contains("init: 0.3") && r.out().contains("gt_mix: 0.5") && r.out().contains("path: \"m.rlm\"")
-                || r.out().contains("path: 'm.rlm'") || r.out().contains("path: m.rlm"), r.out());
+        JsonNode printed = YAML.readTree(r.out());
+        assertEquals(0.3, printed.at("/optim/lr/init").asDouble(), 0, r.out());
+        assertEquals(0.5, printed.at("/data/relabel/gt_mix").asDouble(), 0, r.out());
+        assertEquals("m.rlm", printed.at("/data/relabel/path").asText(), r.out());
+        assertTrue(printed.at("/data/relabel/use").asBoolean(), r.out());
         r = relabel("train", "--preset", "tiny", "--set", "optim.lr.int=1", "--print-config");
         assertEquals(RelabelCli.EXIT_BAD_INPUT, r.code());
         assertTrue(r.err().contains("optim.lr.int"), r.err());

@@ -1,7 +1,5 @@
 package org.relabel4j.testing;
 
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
-
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -13,7 +11,7 @@ import org.relabel4j.nd.Npy;
 
 /**
  * The golden fixtures of ../shared/fixtures (system property relabel.fixtures, set by the build). Tests that need
- * them skip, with a visible message, when they are absent. They are read-only: tests write to temp folders.
+ * them skip, with a visible message, when they are absent (and fail in CI: {@link Required}). They are read-only: tests write to temp folders.
  */
 public final class Fixtures {
     private Fixtures() {}
@@ -23,11 +21,10 @@ public final class Fixtures {
         return Path.of(p != null ? p : "../../shared/fixtures").toAbsolutePath().normalize();
     }
 
-    /** Skips the calling test, saying why, when the fixtures are not there. */
+    /** Skips the calling test, saying why, when the fixtures are not there; fails it under {@link Required}. */
     public static void assumePresent() {
         boolean present = Files.isDirectory(root().resolve("labelpool")) && Files.isDirectory(root().resolve("topk"));
-        if (!present) System.err.println("SKIPPED: golden fixtures not found at " + root());
-        assumeTrue(present, "golden fixtures not found at " + root());
+        Required.present(present, "golden fixtures not found at " + root());
     }
 
     /** The case folders of a fixture group ("labelpool", "topk"), sorted. */

@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.fail;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -36,9 +35,8 @@ class OfficialLabelMapTest {
 
     /** Skips, saying why, when the fixtures are absent. */
     static void assumePresent() {
-        boolean present = Files.isRegularFile(root().resolve("meta.json"));
-        if (!present) System.err.println("SKIPPED: torch.save fixtures not found at " + root());
-        assumeTrue(present, "torch.save fixtures not found at " + root());
+        org.relabel4j.testing.Required.present(Files.isRegularFile(root().resolve("meta.json")),
+                "torch.save fixtures not found at " + root());
     }
 
     /** Per test, so that each one reports itself skipped when the fixtures are absent. */

@@ -85,6 +85,8 @@ class ConfigKeysTest {
         CHANGES.put("optim.lr.decay_type", to("linear"));
         CHANGES.put("optim.lr.step_epochs", to("10", "optim.lr.decay_type=step"));
         CHANGES.put("optim.lr.step_gamma", to("0.5", "optim.lr.decay_type=step"));
+        CHANGES.put("optim.lr.scale", to("none", "optim.lr.reference_batch=256"));
+        CHANGES.put("optim.lr.reference_batch", to("256"));
         CHANGES.put("optim.warmup.lr", to("0.01"));
         CHANGES.put("optim.warmup.epochs", to("2"));
         CHANGES.put("optim.nesterov", to("false"));

@@ -239,6 +239,155 @@ class TrainPartsTest {
         assertArrayEquals(new double[] {-0.5, -0.25}, got, 0.05);
     }
 
+    /** A 3 x 4 weight (3 output channels) and a gradient function of it (row-major doubles). */
+    static final int ROWS = 3, COLS = 4;
+
+    static double[] rowsUnit(double[] w, int rows) {
+        int cols = w.length / rows;
+        double[] u = new double[w.length];
+        for (int r = 0; r < rows; ++r) {
+            double n = 0;
+            for (int j = 0; j < cols; ++j) n += w[r * cols + j] * w[r * cols + j];
+            n = Math.sqrt(n);
+            for (int j = 0; j < cols; ++j) u[r * cols + j] = w[r * cols + j] / n;
+        }
+        return u;
+    }
+
+    /** d/dw of sum_r <c_r, w_r / |w_r|> (rows = 3: per channel) or <C, W / |W|> (rows = 1: the whole tensor). */
+    static double[] scaleInvariantGradient(double[] w, double[] c, int rows) {
+        int cols = w.length / rows;
+        double[] u = rowsUnit(w, rows), g = new double[w.length];
+        for (int r = 0; r < rows; ++r) {
+            double n = 0, cu = 0;
+            for (int j = 0; j < cols; ++j) {
+                n += w[r * cols + j] * w[r * cols + j];
+                cu += c[r * cols + j] * u[r * cols + j];
+            }
+            n = Math.sqrt(n);
+            for (int j = 0; j < cols; ++j) g[r * cols + j] = (c[r * cols + j] - cu * u[r * cols + j]) / n;
+        }
+        return g;
+    }
+
+    /**
+     * AdamP as the paper states it (Heo et al., ICLR 2021, Algorithm 2, with Adam's bias corrections), in doubles:
+     * the Adam step p; for a weight of >= 2 dimensions, if in the channel view (rows = output channels) and then the
+     * layer view (one row) max_r |cos(g_r, w_r)| < delta / sqrt(row length), p loses its component along each
+     * w_r / |w_r| and the weight decay is scaled by wd_ratio. Returns the weight after {@code steps} steps; {@code
+     * projections[view]} counts the steps projected in each view. {@code project=false} is plain Adam.
+     */
+    static double[] adamPReference(double[] w0, java.util.function.UnaryOperator<double[]> gradient, int steps, double lr,
+            double b1, double b2, double eps, double wd, boolean nesterov, boolean project, int[] projections) {
+        double delta = 0.1, wdRatio = 0.1;
+        double[] w = w0.clone(), m = new double[w.length], v = new double[w.length];
+        for (int t = 1; t <= steps; ++t) {
+            double[] g = gradient.apply(w), p = new double[w.length];
+            double bc1 = 1 - Math.pow(b1, t), bc2 = 1 - Math.pow(b2, t);
+            for (int i = 0; i < w.length; ++i) {
+                m[i] = b1 * m[i] + (1 - b1) * g[i];
+                v[i] = b2 * v[i] + (1 - b2) * g[i] * g[i];
+                double denom = Math.sqrt(v[i]) / Math.sqrt(bc2) + eps;
+                p[i] = (nesterov ? b1 * m[i] + (1 - b1) * g[i] : m[i]) / denom;
+            }
+            double decay = 1;
+            for (int view = 0; project && view < 2; ++view) {
+                int rows = view == 0 ? ROWS : 1, cols = w.length / rows;
+                double maxCos = 0;
+                for (int r = 0; r < rows; ++r) {
+                    double gw = 0, gg = 0, ww = 0;
+                    for (int j = 0; j < cols; ++j) {
+                        gw += g[r * cols + j] * w[r * cols + j];
+                        gg += g[r * cols + j] * g[r * cols + j];
+                        ww += w[r * cols + j] * w[r * cols + j];
+                    }
+                    maxCos = Math.max(maxCos, Math.abs(gw) / Math.max(Math.sqrt(gg) * Math.sqrt(ww), eps));
+                }
+                if (maxCos < delta / Math.sqrt(cols)) {
+                    for (int r = 0; r < rows; ++r) {
+                        double ww = 0, up = 0;
+                        for (int j = 0; j < cols; ++j) ww += w[r * cols + j] * w[r * cols + j];
+                        double norm = Math.sqrt(ww) + eps;
+                        for (int j = 0; j < cols; ++j) up += w[r * cols + j] / norm * p[r * cols + j];
+                        for (int j = 0; j < cols; ++j) p[r * cols + j] -= w[r * cols + j] / norm * up;
+                    }
+                    decay = wdRatio;
+                    ++projections[view];
+                    break;
+                }
+            }
+            for (int i = 0; i < w.length; ++i) {
+                w[i] *= 1 - lr * wd * decay;
+                w[i] -= lr / bc1 * p[i];
+            }
+        }
+        return w;
+    }
+
+    /** Our optimizer on a ROWS x COLS weight whose gradient at each step is {@code gradient} of its current value. */
+    static double[] run2d(java.util.function.Function<TensorVector, Optimizer> make, double[] w0,
+            java.util.function.UnaryOperator<double[]> gradient, int steps, double lr) {
+        try (PointerScope s = new PointerScope()) {
+            float[] f = new float[w0.length];
+            for (int i = 0; i < f.length; ++i) f[i] = (float) w0[i];
+            Tensor w = tensor(f, ROWS, COLS).requires_grad_(true);
+            Optimizer opt = make.apply(new TensorVector(w));
+            for (int i = 0; i < steps; ++i) {
+                try (PointerScope inner = new PointerScope()) {
+                    float[] now = values(w);
+                    double[] d = new double[now.length];
+                    for (int j = 0; j < d.length; ++j) d[j] = now[j];
+                    double[] g = gradient.apply(d);
+                    float[] gf = new float[g.length];
+                    for (int j = 0; j < g.length; ++j) gf[j] = (float) g[j];
+                    w.mul(tensor(gf, ROWS, COLS)).sum().backward();  // grad = g exactly
+                    opt.step(lr);
+                    opt.zeroGrad();
+                }
+            }
+            float[] v = values(w);
+            double[] out = new double[v.length];
+            for (int i = 0; i < v.length; ++i) out[i] = v[i];
+            return out;
+        }
+    }
+
+    @Test
+    void adamPProjectsScaleInvariantWeightsAsThePaper() {
+        double[] w0 = {0.8, -0.3, 0.5, 0.1, -0.2, 0.9, 0.4, -0.6, 0.3, 0.3, -0.7, 0.5};
+        double[] c = {0.5, 0.2, -0.4, 0.9, -0.3, 0.6, 0.1, 0.2, 0.7, -0.5, 0.3, -0.1};
+        double lr = 0.05, b1 = 0.9, b2 = 0.999, eps = 1e-8, wd = 0.2;
+        int steps = 6;
+        // channel view: each output channel is normalized (a conv followed by BN); layer view: the whole weight is;
+        // neither: a plain quadratic, whose gradient c + w is far from orthogonal to w
+        String[] names = {"per-channel scale-invariant", "whole-tensor scale-invariant", "not scale-invariant"};
+        List<java.util.function.UnaryOperator<double[]>> gradients = List.of(
+                w -> scaleInvariantGradient(w, c, ROWS), w -> scaleInvariantGradient(w, c, 1), w -> {
+                    double[] g = new double[w.length];
+                    for (int i = 0; i < w.length; ++i) g[i] = c[i] + w[i];
+                    return g;
+                });
+        for (int k = 0; k < 3; ++k) {
+            for (boolean nesterov : new boolean[] {false, true}) {
+                String what = names[k] + (nesterov ? ", nesterov" : "");
+                int[] projected = new int[2];
+                double[] expected = adamPReference(w0, gradients.get(k), steps, lr, b1, b2, eps, wd, nesterov, true,
+                        projected);
+                double[] got = run2d(ps -> new AdamP(ps, b1, b2, eps, wd, nesterov, false), w0, gradients.get(k), steps, lr);
+                assertArrayEquals(expected, got, 2e-5, what);
+                // the case takes the branch it is named for, at every step
+                assertArrayEquals(k == 0 ? new int[] {steps, 0} : k == 1 ? new int[] {0, steps} : new int[] {0, 0},
+                        projected, what);
+                double[] adam = adamPReference(w0, gradients.get(k), steps, lr, b1, b2, eps, wd, nesterov, false,
+                        new int[2]);
+                double gap = 0;
+                for (int i = 0; i < adam.length; ++i) gap = Math.max(gap, Math.abs(adam[i] - got[i]));
+                if (k < 2) assertTrue(gap > 1e-3, what + ": plain Adam would pass too (gap " + gap + ")");
+                else assertTrue(gap < 2e-5, what + ": no projection, AdamP is Adam (gap " + gap + ")");
+            }
+        }
+    }
+
     @Test
     void optimizerStateRoundTrips() {
         try (PointerScope s = new PointerScope()) {
@@ -308,6 +457,69 @@ class TrainPartsTest {
         Path bad = Files.writeString(tmp.resolve("b.yaml"), "optim: [1, 2\n");
         var io = assertThrows(java.io.IOException.class, () -> TrainConfig.load(null, bad, null));
         assertTrue(io.getMessage().contains("b.yaml"), io.getMessage());
+    }
+
+    @Test
+    void smallRunsScaleTheRateAndClampTheWarmup() throws Exception {
+        // the defaults' rate 0.5 is for batch 512: batch 8 trains at 0.5 x 8 / 512, and says so
+        TrainConfig small = TrainConfig.load(null, null, List.of("optim.batch_size=8"));
+        assertEquals(512, small.integer("optim.lr.reference_batch"));
+        assertEquals(0.5 * 8 / 512, small.lr(), 1e-15);
+        assertEquals(0.5 * 8 / 512, LrSchedule.of(small).base(), 1e-15);
+        assertEquals(1, small.notes().size(), small.notes().toString());
+        assertTrue(small.notes().get(0).contains("0.0078125") && small.notes().get(0).contains("batch 512")
+                && small.notes().get(0).contains("linear"), small.notes().get(0));
+        assertEquals(0.5, TrainConfig.load(null, null, List.of()).lr(), 1e-15);
+        assertTrue(TrainConfig.load(null, null, List.of()).notes().isEmpty());
+        // a rate given on the command line is the rate: no scaling, whatever the batch
+        TrainConfig given = TrainConfig.load(null, null, List.of("optim.batch_size=8", "optim.lr.init=0.1"));
+        assertEquals(0.1, given.lr(), 1e-15);
+        assertEquals(8, given.integer("optim.lr.reference_batch"));
+        assertTrue(given.notes().isEmpty(), given.notes().toString());
+        // overridable: no scaling at all, or another reference batch (e.g. the "lr per 256 images" convention)
+        TrainConfig none = TrainConfig.load(null, null, List.of("optim.batch_size=8", "optim.lr.scale=none"));
+        assertEquals(0.5, none.lr(), 1e-15);
+        assertTrue(none.notes().get(0).contains("as given"), none.notes().toString());
+        assertEquals(0.5 * 8 / 256, TrainConfig.load(null, null, List.of("optim.batch_size=8",
+                "optim.lr.reference_batch=256")).lr(), 1e-15);
+        // a preset's rate is for the preset's batch; a config file's rate for the file's batch (a released recipe)
+        TrainConfig r50 = TrainConfig.load("resnet50", null, List.of("data.relabel.path=m.rlm", "optim.batch_size=256"));
+        assertEquals(0.1 * 256 / 1024, r50.lr(), 1e-15);
+        Path recipe = Files.writeString(tmp.resolve("recipe.yaml"), "optim:\n  batch_size: 256\n  lr:\n    init: 0.2\n");
+        assertEquals(0.2, TrainConfig.load(null, recipe, List.of()).lr(), 1e-15);
+        assertEquals(0.2 * 64 / 256, TrainConfig.load(null, recipe, List.of("optim.batch_size=64")).lr(), 1e-15);
+        // the saved form trains at the same rate (no second scaling on resume), and so does a config saved before
+        // the keys existed (its rate was its own batch's)
+        assertEquals(small.lr(), TrainConfig.fromJson(small.toJson()).lr(), 1e-15);
+        assertEquals(small.lr(), small.with(List.of("util.print_freq=3")).lr(), 1e-15);
+        var old = (com.fasterxml.jackson.databind.node.ObjectNode) new com.fasterxml.jackson.databind.ObjectMapper()
+                .readTree(small.toJson());
+        var oldLr = (com.fasterxml.jackson.databind.node.ObjectNode) old.get("optim").get("lr");
+        oldLr.remove("reference_batch");
+        oldLr.remove("scale");
+        assertEquals(0.5, TrainConfig.fromJson(old.toString()).lr(), 1e-15);
+        var bad = assertThrows(IllegalArgumentException.class, () -> TrainConfig.load(null, null,
+                List.of("optim.lr.reference_batch=0")));
+        assertTrue(bad.getMessage().contains("optim.lr.reference_batch"), bad.getMessage());
+        bad = assertThrows(IllegalArgumentException.class, () -> TrainConfig.load(null, null, List.of("optim.lr.scale=sqrt")));
+        assertTrue(bad.getMessage().contains("optim.lr.scale") && bad.getMessage().contains("sqrt"), bad.getMessage());
+
+        // the defaults' 5 warmup epochs in a 1-epoch run: clamped to half the run, with a warning
+        TrainConfig one = TrainConfig.load(null, null, List.of("optim.epochs=1", "optim.lr.init=0.4"));
+        assertEquals(5, one.number("optim.warmup.epochs"));
+        assertEquals(0.5, one.warmupEpochs(), 0);
+        assertTrue(one.notes().stream().anyMatch(n -> n.startsWith("warning:") && n.contains("clamped to 0.5")),
+                one.notes().toString());
+        LrSchedule sched = LrSchedule.of(one);
+        assertEquals(0, sched.at(0, 0, 10), 1e-12);
+        assertEquals(0.4 * 0.2 / 0.5, sched.at(0, 2, 10), 1e-12);  // 0.2 epochs into a 0.5-epoch warmup
+        assertEquals(0.4, sched.at(0, 5, 10), 1e-12);              // the warmup ends mid-epoch at the base rate
+        assertEquals(0.4 * 0.5 * (Math.cos(Math.PI * 0.8) + 1), sched.at(0, 9, 10), 1e-12);  // then cosine
+        for (int b = 0; b < 10; ++b) assertTrue(sched.at(0, b, 10) <= 0.4 + 1e-12, "never above the base rate");
+        TrainConfig six = TrainConfig.load(null, null, List.of("optim.epochs=6"));
+        assertEquals(5, six.warmupEpochs(), 0);
+        assertTrue(six.notes().isEmpty(), six.notes().toString());
+        assertEquals(3, TrainConfig.load(null, null, List.of("optim.epochs=6", "optim.warmup.epochs=7")).warmupEpochs(), 0);
     }
 
     @Test
