@@ -43,6 +43,7 @@ public final class LabelMapStore implements Closeable {
     private final StoreHeader header;
     private final RecordCodec codec;
     private final KeyIndex index;
+    private final MappedRegion crcs;
     private final String metadataJson;
     private final StoreLock lock;
     private final long modified;
@@ -50,7 +51,8 @@ public final class LabelMapStore implements Closeable {
     private final long size;
 
     private LabelMapStore(Path path, StoreLock lock, long modified, Pointer base, long size, StoreHeader header,
-            KeyIndex index, String metadataJson) {
+            MappedRegion crcs, KeyIndex index, String metadataJson) {
+        this.crcs = crcs;
         this.path = path;
         this.lock = lock;
         this.modified = modified;
@@ -95,15 +97,18 @@ public final class LabelMapStore implements Closeable {
             ByteBuffer head = region(base, 0, Math.min(size, StoreHeader.SIZE));
             StoreHeader h = StoreHeader.decode(path, head, size);
             h.checkRegions(path, size);
-            checkCrc(path, "CRC array", region(base, h.crcOffset(), 4 * h.count()), h.crcOfCrcs());
-            ByteBuffer indexRegion = region(base, h.indexOffset(), h.indexSize());
+            MappedRegion crcs = new MappedRegion(base, h.crcOffset(), 4 * h.count());
+            checkCrc(path, "CRC array", crcs, h.crcOfCrcs());
+            MappedRegion indexRegion = new MappedRegion(base, h.indexOffset(), h.indexSize());
             checkCrc(path, "key index", indexRegion, h.indexCrc());
-            ByteBuffer meta = region(base, h.metaOffset(), h.metaSize());
+            if (h.metaSize() > 64L << 20) throw new StoreException(path, "metadata of " + h.metaSize() + " bytes (at most 64 MiB)");
+            MappedRegion meta = new MappedRegion(base, h.metaOffset(), h.metaSize());
             checkCrc(path, "metadata", meta, h.metaCrc());
-            byte[] json = new byte[meta.remaining()];
-            meta.duplicate().get(json);
+            byte[] json = new byte[(int) meta.length()];
+            meta.get(0, json, 0, json.length);
             KeyIndex index = KeyIndex.of(path, indexRegion, h.count());
-            return new LabelMapStore(path, lock, modified, base, size, h, index, new String(json, StandardCharsets.UTF_8));
+            return new LabelMapStore(path, lock, modified, base, size, h, crcs, index,
+                    new String(json, StandardCharsets.UTF_8));
         } catch (IOException | RuntimeException e) {
             RelabelNative.relabel_file_unmap(base, size);
             lock.close();
@@ -119,9 +124,9 @@ public final class LabelMapStore implements Closeable {
         return new BytePointer(base).getPointer(offset).limit(length).asByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
     }
 
-    private static void checkCrc(Path path, String what, ByteBuffer region, int expected) throws StoreException {
+    private static void checkCrc(Path path, String what, MappedRegion region, int expected) throws StoreException {
         CRC32C crc = new CRC32C();
-        crc.update(region.duplicate());
+        region.update(crc);
         if ((int) crc.getValue() != expected)
             throw new StoreException(path, String.format("%s checksum mismatch (stored %08x, computed %08x): the file is "
                     + "corrupt", what, expected, (int) crc.getValue()));
@@ -296,7 +301,7 @@ public final class LabelMapStore implements Closeable {
 
     /** Checks every record's CRC32C; {@code progress} gets the number of records checked so far (may be null). */
     public Verification verify(LongConsumer progress) {
-        ByteBuffer crcs = region(live(), header.crcOffset(), 4 * header.count());
+        live();
         long bad = 0;
         List<Long> first = new ArrayList<>();
         CRC32C crc = new CRC32C();
@@ -304,7 +309,7 @@ public final class LabelMapStore implements Closeable {
             if (r % 1024 == 0) checkUnchangedUnchecked();
             crc.reset();
             crc.update(recordView(r));
-            if ((int) crc.getValue() != crcs.getInt((int) (4 * r))) {
+            if ((int) crc.getValue() != crcs.getInt(4 * r)) {
                 ++bad;
                 if (first.size() < 100) first.add(r);
             }
@@ -316,7 +321,8 @@ public final class LabelMapStore implements Closeable {
 
     /** The stored CRC32C of a record. */
     int recordCrc(long record) {
-        return region(live(), header.crcOffset() + 4 * record, 4).getInt(0);
+        live();
+        return crcs.getInt(4 * record);
     }
 
     /** A view of one record's bytes in the mapping. */

@@ -29,7 +29,7 @@ public final class StoreConvert {
             Map<String, Object> meta = new LinkedHashMap<>();
             meta.put("converted_from", in.toString());
             meta.put("source_metadata", src.metadataJson());
-            try (LabelMapStoreWriter w = LabelMapStoreWriter.create(out, to, meta)) {
+            try (LabelMapStoreWriter w = LabelMapStoreWriter.create(out, to, meta, src.size())) {
                 boolean finished = false;
                 try {
                     for (long r = 0; r < src.size(); ++r) {
