@@ -49,6 +49,41 @@ public final class LabelMapStore implements Closeable {
     private final long modified;
     private Pointer base;
     private final long size;
+    private Residency residency = Residency.MAPPED;
+    private String residencyNote = "";
+    private Pointer ram, ramAllocation;  // the RAM copy's allocation (records start recordsAt bytes in)
+    private long recordsAt;
+    private static final int ADVICE_RANDOM = 1, ADVICE_SEQUENTIAL = 2, ADVICE_WILLNEED = 3, ADVICE_DONTNEED = 4,
+            ADVICE_HUGEPAGE = 5;
+    private static final long HUGE_PAGE = 2L << 20, COPY_CHUNK = 64L << 20;
+
+    /** How an open store holds its records. */
+    public enum Residency {
+        /**
+         * Mapped from the file with {@code madvise(RANDOM)} on the records (the default): a fault reads the page it
+         * touches, not a readahead window, so a random gather's resident set grows by its records' pages only.
+         */
+        MAPPED,
+        /** Mapped with the kernel's readahead (faults read ahead around them): for sequential scans. */
+        MAPPED_READAHEAD,
+        /**
+         * The records copied into anonymous memory at open, backed by transparent huge pages where the kernel
+         * allows (more TLB reach, no page faults on the file); costs the records' size in RAM and the time to read
+         * them once.
+         */
+        RAM;
+
+        /** Parses "mapped", "mapped-readahead" or "ram" (case-insensitive); an IllegalArgumentException names them. */
+        public static Residency parse(String s) {
+            return switch (s.strip().toLowerCase(java.util.Locale.ROOT).replace('_', '-')) {
+                case "mapped" -> MAPPED;
+                case "mapped-readahead" -> MAPPED_READAHEAD;
+                case "ram" -> RAM;
+                default -> throw new IllegalArgumentException("store residency '" + s + "': expected mapped, "
+                        + "mapped-readahead or ram");
+            };
+        }
+    }
 
     private LabelMapStore(Path path, StoreLock lock, long modified, Pointer base, long size, StoreHeader header,
             MappedRegion crcs, KeyIndex index, String metadataJson) {
@@ -69,6 +104,14 @@ public final class LabelMapStore implements Closeable {
      * holds the file exclusively, which it does only while renaming a new store over it.
      */
     public static LabelMapStore open(Path path) throws IOException {
+        return open(path, Residency.MAPPED);
+    }
+
+    /**
+     * {@link #open(Path)} holding the records as {@code residency} says ({@link Residency}; {@link #residencyDescription}
+     * tells what is in effect).
+     */
+    public static LabelMapStore open(Path path, Residency residency) throws IOException {
         if (Files.isDirectory(path)) throw new StoreException(path, "is a directory, not a label-map store");
         StoreLock lock = StoreLock.shared(path);
         Pointer base = new Pointer();
@@ -107,8 +150,12 @@ public final class LabelMapStore implements Closeable {
             byte[] json = new byte[(int) meta.length()];
             meta.get(0, json, 0, json.length);
             KeyIndex index = KeyIndex.of(path, indexRegion, h.count());
-            return new LabelMapStore(path, lock, modified, base, size, h, crcs, index,
+            LabelMapStore store = new LabelMapStore(path, lock, modified, base, size, h, crcs, index,
                     new String(json, StandardCharsets.UTF_8));
+            store.recordsAt = h.recordsOffset();
+            store.residency = residency;
+            store.hold(residency);
+            return store;
         } catch (IOException | RuntimeException e) {
             RelabelNative.relabel_file_unmap(base, size);
             lock.close();
@@ -242,7 +289,7 @@ public final class LabelMapStore implements Closeable {
         for (int i = 0; i < records.length; ++i) {
             checkRecord(records[i]);
             Pointer.memcpy(new Pointer(target).position(i * header.recordSize()),
-                    new Pointer(live()).position(header.recordsOffset() + records[i] * header.recordSize()),
+                    new Pointer(recordsBase()).position(recordsAt + records[i] * header.recordSize()),
                     header.recordSize());
         }
     }
@@ -252,7 +299,7 @@ public final class LabelMapStore implements Closeable {
      * Each gather from them first runs {@link #checkUnchanged()} (an UncheckedIOException when the file changed).
      */
     public MapRecords records() {
-        return MapRecords.of(header.format(), header.count(), new Pointer(live()).position(header.recordsOffset()), -1,
+        return MapRecords.of(header.format(), header.count(), new Pointer(recordsBase()).position(recordsAt), -1,
                 this::checkUnchangedUnchecked);
     }
 
@@ -263,7 +310,7 @@ public final class LabelMapStore implements Closeable {
     public Tensor recordsTensor() {
         Torch.init();
         checkUnchangedUnchecked();
-        return org.bytedeco.pytorch.global.torch.from_blob(new Pointer(live()).position(header.recordsOffset()),
+        return org.bytedeco.pytorch.global.torch.from_blob(new Pointer(recordsBase()).position(recordsAt),
                 new long[] {header.count(), header.recordSize()},
                 new org.bytedeco.pytorch.TensorOptions(org.bytedeco.pytorch.global.torch.ScalarType.Byte));
     }
@@ -276,7 +323,7 @@ public final class LabelMapStore implements Closeable {
         try {
             if (bytes > 0)
                 NativeStatus.check(RelabelNative.relabel_cuda_memcpy(buffer.pointer(),
-                        new Pointer(live()).position(header.recordsOffset()), bytes, 1), "upload " + path + " to cuda:" + device);
+                        new Pointer(recordsBase()).position(recordsAt), bytes, 1), "upload " + path + " to cuda:" + device);
             return new DeviceRecords(buffer, MapRecords.of(header.format(), header.count(), buffer.pointer(), device));
         } catch (RuntimeException e) {
             buffer.close();
@@ -302,6 +349,19 @@ public final class LabelMapStore implements Closeable {
     /** Checks every record's CRC32C; {@code progress} gets the number of records checked so far (may be null). */
     public Verification verify(LongConsumer progress) {
         live();
+        if (ram == null)  // a sequential scan: readahead while it runs, the open's hint after
+            RelabelNative.relabel_file_advise(base, header.recordsOffset(), header.count() * header.recordSize(),
+                    ADVICE_SEQUENTIAL);
+        try {
+            return verifyRecords(progress);
+        } finally {
+            if (ram == null && base != null)
+                RelabelNative.relabel_file_advise(base, header.recordsOffset(), header.count() * header.recordSize(),
+                        residency == Residency.MAPPED ? ADVICE_RANDOM : 0);
+        }
+    }
+
+    private Verification verifyRecords(LongConsumer progress) {
         long bad = 0;
         List<Long> first = new ArrayList<>();
         CRC32C crc = new CRC32C();
@@ -327,7 +387,7 @@ public final class LabelMapStore implements Closeable {
 
     /** A view of one record's bytes in the mapping. */
     ByteBuffer recordView(long record) {
-        return region(live(), header.recordsOffset() + record * header.recordSize(), header.recordSize());
+        return region(recordsBase(), recordsAt + record * header.recordSize(), header.recordSize());
     }
 
     private void checkRecord(long record) {
@@ -340,8 +400,105 @@ public final class LabelMapStore implements Closeable {
         return base;
     }
 
+    /** The unpositioned pointer the records start {@code recordsAt} bytes after: the mapping, or the RAM copy. */
+    private Pointer recordsBase() {
+        live();
+        return ram != null ? ram : base;
+    }
+
+    /** How the records are held ({@link #open(Path, Residency)}). */
+    public Residency residency() {
+        return residency;
+    }
+
+    /**
+     * The residency in words, as `relabel inspect` and the loader log it: e.g. "mapped, madvise(RANDOM) on the
+     * records (5.82 GB)" or "in RAM: 5.82 GB of anonymous memory, transparent huge pages advised (kernel: madvise)".
+     */
+    public String residencyDescription() {
+        return residencyNote;
+    }
+
+    /**
+     * Asks the kernel to read the pages of {@code records} (entries below 0 are skipped) in the background
+     * ({@code madvise(WILLNEED)} per record): the loader calls it when it starts a batch, so the records' pages load
+     * while the images decode. No-op for a store held in RAM.
+     */
+    public void prefetch(long[] records) {
+        Pointer b = live();
+        if (ram != null) return;
+        long rs = header.recordSize();
+        for (long r : records) {
+            if (r < 0 || r >= header.count()) continue;
+            RelabelNative.relabel_file_advise(b, header.recordsOffset() + r * rs, rs, ADVICE_WILLNEED);
+        }
+    }
+
+    /** Applies the residency after opening: the access hint, or the copy into anonymous memory. */
+    private void hold(Residency how) throws StoreException {
+        long bytes = header.count() * header.recordSize();
+        String size = String.format("%.2f GB", bytes / 1e9);
+        switch (how) {
+            case MAPPED -> {
+                RelabelNative.relabel_file_advise(base, header.recordsOffset(), bytes, ADVICE_RANDOM);
+                residencyNote = "mapped, madvise(RANDOM) on the records (" + size + "): a fault reads its page only";
+            }
+            case MAPPED_READAHEAD -> residencyNote = "mapped, kernel readahead on the records (" + size + ")";
+            case RAM -> {
+                if (bytes == 0) {
+                    residencyNote = "in RAM: no records";
+                    return;
+                }
+                Pointer raw = Pointer.malloc(bytes + HUGE_PAGE);
+                if (raw == null || raw.isNull())
+                    throw new StoreException(path, "cannot hold the records in RAM: allocating " + size + " failed; open "
+                            + "it mapped instead");
+                long pad = (HUGE_PAGE - raw.address() % HUGE_PAGE) % HUGE_PAGE;
+                String thp = transparentHugePages();
+                RelabelNative.relabel_file_advise(raw, pad, bytes, ADVICE_HUGEPAGE);  // before the first touch
+                RelabelNative.relabel_file_advise(base, header.recordsOffset(), bytes, ADVICE_SEQUENTIAL);
+                try {
+                    checkUnchanged();
+                    for (long at = 0; at < bytes; at += COPY_CHUNK) {
+                        long n = Math.min(COPY_CHUNK, bytes - at);
+                        Pointer.memcpy(new Pointer(raw).position(pad + at),
+                                new Pointer(base).position(header.recordsOffset() + at), n);
+                    }
+                    checkUnchanged();
+                } catch (StoreException | RuntimeException e) {
+                    Pointer.free(raw);
+                    throw e;
+                }
+                // our mapped pages of the records are not needed any more (the page cache keeps them for others)
+                RelabelNative.relabel_file_advise(base, header.recordsOffset(), bytes, ADVICE_DONTNEED);
+                ramAllocation = raw;
+                ram = raw;
+                recordsAt = pad;
+                residencyNote = "in RAM: " + size + " of anonymous memory, " + (thp.equals("never")
+                        ? "4 KiB pages (transparent huge pages off: kernel policy never)"
+                        : "transparent huge pages advised (kernel policy " + thp + ")");
+            }
+        }
+    }
+
+    /** The kernel's transparent huge page policy (always, madvise, never), or "unknown". */
+    static String transparentHugePages() {
+        try {
+            String s = Files.readString(Path.of("/sys/kernel/mm/transparent_hugepage/enabled"));
+            int a = s.indexOf('['), b = s.indexOf(']');
+            return a >= 0 && b > a ? s.substring(a + 1, b) : "unknown";
+        } catch (IOException | RuntimeException e) {
+            return "unknown";
+        }
+    }
+
     @Override
     public void close() {
+        if (ramAllocation != null) {
+            Pointer.free(ramAllocation);
+            ramAllocation = null;
+            ram = null;
+        }
         if (base != null) {
             RelabelNative.relabel_file_unmap(base, size);
             base = null;

@@ -23,7 +23,7 @@ public final class StoreConvert {
 
     /** Converts {@code in} into {@code out}; returns the target format. */
     public static MapFormat convert(Path in, Path out, DType scoreType, int k, LongConsumer progress) throws IOException {
-        try (LabelMapStore src = LabelMapStore.open(in)) {
+        try (LabelMapStore src = LabelMapStore.open(in, LabelMapStore.Residency.MAPPED_READAHEAD)) {
             MapFormat from = src.format(), to = targetFormat(from, scoreType, k);
             int cells = from.height() * from.width(), keep = to.k() * cells;
             Map<String, Object> meta = new LinkedHashMap<>();

@@ -29,7 +29,7 @@ public final class StoreMerge {
         if (parts.isEmpty()) throw new IllegalArgumentException("no stores to merge");
         List<LabelMapStore> stores = new ArrayList<>();
         try {
-            for (Path p : parts) stores.add(LabelMapStore.open(p));
+            for (Path p : parts) stores.add(LabelMapStore.open(p, LabelMapStore.Residency.MAPPED_READAHEAD));
             LabelMapStore first = stores.get(0);
             for (LabelMapStore s : stores) {
                 if (!s.format().equals(first.format()))

@@ -25,6 +25,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.relabel4j.jni.RelabelNative;
 import org.relabel4j.nd.DType;
+import org.relabel4j.nd.NdArray;
+import org.relabel4j.ops.LabelPooling;
 import org.relabel4j.ops.MapFormat;
 
 /** Stores past the 2 GiB offsets of Java buffers, the writer's out-of-core key sort, and the format's limits. */
@@ -222,5 +224,56 @@ class StoreScaleTest {
         e = assertThrows(StoreException.class, () -> LabelMapStore.open(out));
         assertTrue(e.getMessage().contains("record count 4294967296 of 64 bytes is outside the format's limits"),
                 e.getMessage());
+    }
+
+    @Test
+    void everyResidencyReadsTheSameRecords() throws IOException {
+        MapFormat f = new MapFormat(1000, 5, 15, 15, DType.FLOAT16, DType.UINT16);
+        Path out = tmp.resolve("res.rlm");
+        LabelMapStoreTest.write(out, f, 64, 5);
+        long[] pick = {63, 0, 17, 17, 40, 2};
+        float[] boxes = new float[4 * pick.length];
+        for (int i = 0; i < pick.length; ++i) {
+            boxes[4 * i] = 0.1f * (i % 3);
+            boxes[4 * i + 1] = 0.05f * i;
+            boxes[4 * i + 2] = boxes[4 * i] + 0.5f;
+            boxes[4 * i + 3] = boxes[4 * i + 1] + 0.4f;
+        }
+        LabelPooling p = LabelPooling.builder(1000).softmax(true).outputSize(1).build();
+        float[] reference = null;
+        byte[] referenceRaw = null;
+        for (LabelMapStore.Residency how : LabelMapStore.Residency.values()) {
+            try (LabelMapStore s = LabelMapStore.open(out, how)) {
+                assertEquals(how, s.residency());
+                String d = s.residencyDescription();
+                switch (how) {
+                    case MAPPED -> assertTrue(d.startsWith("mapped, madvise(RANDOM) on the records"), d);
+                    case MAPPED_READAHEAD -> assertTrue(d.startsWith("mapped, kernel readahead"), d);
+                    case RAM -> assertTrue(d.startsWith("in RAM: 0.00 GB of anonymous memory, ")
+                            && (d.contains("transparent huge pages advised") || d.contains("4 KiB pages")), d);
+                }
+                s.prefetch(new long[] {-1, 3, 63, 64});  // out-of-range entries are skipped
+                float[] pooled = p.gather(s.records(), NdArray.of(pick), NdArray.of(boxes, pick.length, 4), null)
+                        .toFloatArray();
+                NdArray raw = NdArray.zeros(DType.UINT8, pick.length, s.recordSize());
+                s.gather(pick, raw);
+                byte[] bytes = new byte[(int) raw.numel()];
+                raw.buffer().get(0, bytes);
+                assertEquals(17, s.find(StoreTestMaps.key(17)));
+                assertEquals(StoreTestMaps.key(17), s.map(17).key());
+                assertTrue(s.verify(null).ok(), how.toString());
+                if (reference == null) {
+                    reference = pooled;
+                    referenceRaw = bytes;
+                } else {
+                    org.junit.jupiter.api.Assertions.assertArrayEquals(reference, pooled, 0f, how.toString());
+                    org.junit.jupiter.api.Assertions.assertArrayEquals(referenceRaw, bytes, how.toString());
+                }
+            }
+        }
+        assertEquals(LabelMapStore.Residency.MAPPED_READAHEAD, LabelMapStore.Residency.parse(" Mapped_Readahead "));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> LabelMapStore.Residency.parse("disk"));
+        assertTrue(e.getMessage().contains("expected mapped, mapped-readahead or ram"), e.getMessage());
     }
 }
