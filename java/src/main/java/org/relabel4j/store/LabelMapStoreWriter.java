@@ -476,7 +476,7 @@ public final class LabelMapStoreWriter implements Closeable {
     private void addRecord(byte[] key, int crc) throws IOException {
         if (count >= StoreLimits.MAX_RECORDS)
             throw new StoreException(out, "cannot append record " + (count + 1) + ": the store format holds at most "
-                    + StoreLimits.MAX_RECORDS + " records; write shards and open them as one key space (docs/scale.md)");
+                    + StoreLimits.MAX_RECORDS + " records; write one store per group of shards (docs/scale.md)");
         remember(key.length);
         if (journalBuffer.remaining() < key.length + 12) flushJournal();
         int start = journalBuffer.position();

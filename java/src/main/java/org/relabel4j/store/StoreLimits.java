@@ -37,8 +37,8 @@ public final class StoreLimits {
         if (records < 0) throw new IllegalArgumentException("expected records " + records + " < 0");
         if (records > MAX_RECORDS)
             throw new StoreException(out, "cannot hold " + records + " records: the store format holds at most "
-                    + MAX_RECORDS + " (u32 record numbers in the key index); write shards (`--shard i/N`) and open "
-                    + "them as one key space (docs/scale.md)");
+                    + MAX_RECORDS + " (u32 record numbers in the key index); write one store per group of shards "
+                    + "(`--shard i/N`; docs/scale.md)");
         long size;
         try {
             size = fileSize(format, records, Math.multiplyExact(records, Math.max(1, keyBytesPerRecord)));
