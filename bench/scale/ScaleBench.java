@@ -1,7 +1,4 @@
 import java.io.IOException;
-import java.lang.management.ManagementFactory;
-import java.lang.management.MemoryPoolMXBean;
-import java.lang.management.MemoryType;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -45,16 +42,10 @@ public class ScaleBench {
         org.bytedeco.javacpp.Loader.load(org.relabel4j.jni.RelabelNative.class);
         switch (args[0]) {
             case "write" -> write(Path.of(args[1]), Long.parseLong(args[2]), args[3].equals("tiny") ? TINY : IMAGENET);
-            case "read" -> read(Path.of(args[1]), Path.of(args[2]), Integer.parseInt(args[3]));
+            case "read" -> read(Path.of(args[1]), Path.of(args[2]), Integer.parseInt(args[3]),
+                    args.length > 4 && args[4].equals("gather-only"));
             default -> throw new IllegalArgumentException("write or read, got " + args[0]);
         }
-    }
-
-    static long heapPeak() {
-        long sum = 0;
-        for (MemoryPoolMXBean p : ManagementFactory.getMemoryPoolMXBeans())
-            if (p.getType() == MemoryType.HEAP) sum += p.getPeakUsage().getUsed();
-        return sum;
     }
 
     static long status(String field) throws IOException {
@@ -79,7 +70,6 @@ public class ScaleBench {
             }
         }
         LabelMapStoreWriter.discard(out);  // a run of this bench that was stopped
-        for (MemoryPoolMXBean p : ManagementFactory.getMemoryPoolMXBeans()) p.resetPeakUsage();
         long t0 = System.nanoTime();
         try (LabelMapStoreWriter w = LabelMapStoreWriter.create(out, f, Map.of("source", "bench/scale.sh"), n)) {
             for (long i = 0; i < n; ++i) {
@@ -91,13 +81,30 @@ public class ScaleBench {
             long t2 = System.nanoTime();
             double s = (t2 - t0) / 1e9;
             System.out.printf(Locale.ROOT, "write: %d records (%d bytes each, %.2f GB file) in %.1f s (appends %.1f s, "
-                    + "finish %.1f s): %.0f records/s; heap peak %.0f MB (-Xmx %d MB), VmHWM %.0f MB%n", n,
-                    f.layout().recordSize(), Files.size(out) / 1e9, s, (t1 - t0) / 1e9, (t2 - t1) / 1e9, n / s,
-                    heapPeak() / 1e6, Runtime.getRuntime().maxMemory() >> 20, status("VmHWM") / 1e6);
+                    + "finish %.1f s): %.0f records/s; within a %d MB heap limit (-Xmx), process peak RSS (VmHWM: JVM, "
+                    + "JIT, native) %.0f MB%n", n, f.layout().recordSize(), Files.size(out) / 1e9, s, (t1 - t0) / 1e9,
+                    (t2 - t1) / 1e9, n / s, Runtime.getRuntime().maxMemory() >> 20, status("VmHWM") / 1e6);
         }
     }
 
-    static void read(Path big, Path small, int batches) throws IOException {
+    static void read(Path big, Path small, int batches, boolean gatherOnly) throws IOException {
+        if (!gatherOnly) stats(big);
+        // JIT warm-up on the small store (its own mapping, not measured), so that the first row is not the compiler's
+        for (int i = 0; i < 3; ++i) gatherPool(small, LabelMapStore.Residency.MAPPED, batches, false);
+        System.out.println("| store | residency | records | first touch: median ms/batch (min..max) | RSS growth per batch "
+                + "| hot: median ms/batch | access |");
+        System.out.println("|---|---|---|---|---|---|---|");
+        for (LabelMapStore.Residency how : LabelMapStore.Residency.values()) {
+            for (Path p : List.of(small, big)) {
+                // gather-only (after dropping the page cache): the mapped kinds; ram would read the whole file first
+                if (how == LabelMapStore.Residency.RAM && (gatherOnly || Files.size(p) > ramBudget())) continue;
+                gatherPool(p, how, batches, true);
+            }
+        }
+    }
+
+    /** Open, find and verify of a store. */
+    static void stats(Path big) throws IOException {
         try (LabelMapStore s = LabelMapStore.open(big)) {
             long t0 = System.nanoTime();
             LabelMapStore reopened = LabelMapStore.open(big);
@@ -118,18 +125,6 @@ public class ScaleBench {
             System.out.printf(Locale.ROOT, "store %s: %d records, %.2f GB; open %.3f s; find %.2f us per key (%d random "
                     + "keys); verify %.1f s (%.2f GB/s)%n", big.getFileName(), s.size(), s.fileSize() / 1e9, open,
                     find * 1e6 / lookups, lookups, verify, s.fileSize() / 1e9 / verify);
-        }
-        // JIT warm-up on the small store (its own mapping, not measured), so that the first row is not the compiler's
-        for (int i = 0; i < 3; ++i) gatherPool(small, LabelMapStore.Residency.MAPPED, batches, false);
-        System.out.println("| store | residency | records | first touch: median ms/batch (min..max) | RSS growth per batch "
-                + "| hot: median ms/batch | access |");
-        System.out.println("|---|---|---|---|---|---|---|");
-        for (LabelMapStore.Residency how : LabelMapStore.Residency.values()) {
-            for (Path p : List.of(small, big)) {
-                if (how == LabelMapStore.Residency.RAM && Files.size(p) > ramBudget())
-                    continue;
-                gatherPool(p, how, batches, true);
-            }
         }
     }
 

@@ -60,8 +60,9 @@ public final class LabelMapStore implements Closeable {
     /** How an open store holds its records. */
     public enum Residency {
         /**
-         * Mapped from the file with {@code madvise(RANDOM)} on the records (the default): a fault reads the page it
-         * touches, not a readahead window, so a random gather's resident set grows by its records' pages only.
+         * Mapped from the file with {@code madvise(RANDOM)} on the records (the default): a fault that goes to disk
+         * reads the page it touches, not a readahead window. (Pages already in the page cache are still mapped 64 KB
+         * around each fault by the kernel's fault-around, whatever the hint: {@link #RAM} avoids file faults.)
          */
         MAPPED,
         /** Mapped with the kernel's readahead (faults read ahead around them): for sequential scans. */
@@ -441,7 +442,7 @@ public final class LabelMapStore implements Closeable {
         switch (how) {
             case MAPPED -> {
                 RelabelNative.relabel_file_advise(base, header.recordsOffset(), bytes, ADVICE_RANDOM);
-                residencyNote = "mapped, madvise(RANDOM) on the records (" + size + "): a fault reads its page only";
+                residencyNote = "mapped, madvise(RANDOM) on the records (" + size + "): no readahead from disk";
             }
             case MAPPED_READAHEAD -> residencyNote = "mapped, kernel readahead on the records (" + size + ")";
             case RAM -> {

@@ -174,7 +174,7 @@ class StoreCliTest {
         assertTrue(text.out().contains("verify:    OK, 3 records"), text.out());
         assertTrue(text.out().contains("key:       " + KEYS[2] + " (record 2)"), text.out());
         assertTrue(text.out().contains("whole image, pooled logits:"), text.out());
-        assertTrue(text.out().contains("access:    mapped, madvise(RANDOM) on the records (0.00 GB)"), text.out());
+        assertTrue(text.out().contains("access:    mapped, madvise(RANDOM) on the records (0.00 GB): no readahead from disk"), text.out());
         Run ram = relabel("inspect", out.toString(), "--residency", "ram", "--verify");
         assertEquals(0, ram.code(), ram.err());
         assertTrue(ram.out().contains("access:    in RAM: 0.00 GB of anonymous memory, "), ram.out());
