@@ -99,6 +99,9 @@ public class ScaleBench {
                 // gather-only (after dropping the page cache): the mapped kinds; ram would read the whole file first
                 if (how == LabelMapStore.Residency.RAM && (gatherOnly || Files.size(p) > ramBudget())) continue;
                 gatherPool(p, how, batches, true);
+                // as the loader does: madvise(WILLNEED) of the batch's records first (timed with the gather here;
+                // the loader issues it before decoding the batch's images)
+                if (how == LabelMapStore.Residency.MAPPED) gatherPool(p, how, batches, true, true);
             }
         }
     }
@@ -136,9 +139,14 @@ public class ScaleBench {
     }
 
     static void gatherPool(Path p, LabelMapStore.Residency how, int batches, boolean print) throws IOException {
+        gatherPool(p, how, batches, print, false);
+    }
+
+    static void gatherPool(Path p, LabelMapStore.Residency how, int batches, boolean print, boolean prefetch)
+            throws IOException {
         LabelPooling pooling = LabelPooling.builder(1000).softmax(true).outputSize(1).build();
         try (LabelMapStore s = LabelMapStore.open(p, how)) {
-            SplittableRandom rnd = new SplittableRandom(how.ordinal() * 31L + p.hashCode());
+            SplittableRandom rnd = new SplittableRandom(how.ordinal() * 31L + p.hashCode() + (prefetch ? 7 : 0));
             List<NdArray> idx = new ArrayList<>();
             float[] bx = new float[1024 * 4];
             for (int i = 0; i < 1024; ++i) {
@@ -155,19 +163,20 @@ public class ScaleBench {
             }
             long rss0 = status("VmRSS");
             double[] cold = new double[batches], hot = new double[batches];
-            for (int b = 0; b < batches; ++b) cold[b] = once(pooling, s, idx.get(b), boxes);
+            for (int b = 0; b < batches; ++b) cold[b] = once(pooling, s, idx.get(b), boxes, prefetch);
             long rss1 = status("VmRSS");
-            for (int b = 0; b < batches; ++b) hot[b] = once(pooling, s, idx.get(b), boxes);
+            for (int b = 0; b < batches; ++b) hot[b] = once(pooling, s, idx.get(b), boxes, prefetch);
             Arrays.sort(cold);
             Arrays.sort(hot);
             if (print) System.out.printf(Locale.ROOT, "| %s | %s | %d | %.2f (%.2f..%.2f) | %.1f MB | %.2f | %s |%n", p.getFileName(),
-                    how.name().toLowerCase(Locale.ROOT).replace('_', '-'), s.size(), cold[batches / 2], cold[0],
+                    how.name().toLowerCase(Locale.ROOT).replace('_', '-') + (prefetch ? " + prefetch" : ""), s.size(), cold[batches / 2], cold[0],
                     cold[batches - 1], (rss1 - rss0) / 1e6 / batches, hot[batches / 2], s.residencyDescription());
         }
     }
 
-    static double once(LabelPooling pooling, LabelMapStore s, NdArray idx, NdArray boxes) {
+    static double once(LabelPooling pooling, LabelMapStore s, NdArray idx, NdArray boxes, boolean prefetch) {
         long t = System.nanoTime();
+        if (prefetch) s.prefetch(idx.toLongArray());
         NdArray out = pooling.gather(s.records(), idx, boxes, null);
         double ms = (System.nanoTime() - t) / 1e6;
         if (out.numel() != 1024L * 1000) throw new AssertionError(out);
