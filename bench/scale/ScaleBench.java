@@ -42,6 +42,7 @@ public class ScaleBench {
         org.bytedeco.javacpp.Loader.load(org.relabel4j.jni.RelabelNative.class);
         switch (args[0]) {
             case "write" -> write(Path.of(args[1]), Long.parseLong(args[2]), args[3].equals("tiny") ? TINY : IMAGENET);
+            case "stats" -> stats(Path.of(args[1]));
             case "read" -> read(Path.of(args[1]), Path.of(args[2]), Integer.parseInt(args[3]),
                     args.length > 4 && args[4].equals("gather-only"));
             default -> throw new IllegalArgumentException("write or read, got " + args[0]);
@@ -121,13 +122,61 @@ public class ScaleBench {
             long t1 = System.nanoTime();
             for (int i = 0; i < lookups; ++i) if (s.find(keys[i]) != want[i]) throw new AssertionError(keys[i]);
             double find = (System.nanoTime() - t1) / 1e9;
+            long inOrder = Math.min(s.size(), 2_000_000);  // the issue's figure: every key, in record order
+            long t3 = System.nanoTime();
+            for (long r = 0; r < inOrder; ++r) if (s.find(key(r)) != r) throw new AssertionError(r);
+            double findInOrder = (System.nanoTime() - t3) / 1e9;
+            double oneBuffer = oneBufferFind(big, s.size(), inOrder);
             long t2 = System.nanoTime();
             LabelMapStore.Verification v = s.verify(null);
             double verify = (System.nanoTime() - t2) / 1e9;
             if (!v.ok()) throw new AssertionError(v);
             System.out.printf(Locale.ROOT, "store %s: %d records, %.2f GB; open %.3f s; find %.2f us per key (%d random "
-                    + "keys); verify %.1f s (%.2f GB/s)%n", big.getFileName(), s.size(), s.fileSize() / 1e9, open,
-                    find * 1e6 / lookups, lookups, verify, s.fileSize() / 1e9 / verify);
+                    + "keys), %.2f us per key in record order (%d keys, key strings built in the loop; the same search "
+                    + "over one ByteBuffer, as before the chunked view: %s); verify %.1f s (%.2f GB/s)%n",
+                    big.getFileName(), s.size(), s.fileSize() / 1e9, open, find * 1e6 / lookups, lookups,
+                    findInOrder * 1e6 / inOrder, inOrder, Double.isNaN(oneBuffer) ? "index above 2 GiB"
+                    : String.format(Locale.ROOT, "%.2f us", oneBuffer * 1e6 / inOrder), verify,
+                    s.fileSize() / 1e9 / verify);
+        }
+    }
+
+    /**
+     * The key search of the reader before issue 22 (one little-endian ByteBuffer over the index region, int offsets),
+     * over the same file: an anchor for the chunked view's cost. Seconds for keys 0..n-1 in record order; NaN when
+     * the index is above 2 GiB (which that reader could not read).
+     */
+    static double oneBufferFind(Path file, long count, long n) throws IOException {
+        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(file)) {
+            java.nio.ByteBuffer h = java.nio.ByteBuffer.allocate(4096).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+            ch.read(h, 0);
+            long at = h.getLong(72), size = h.getLong(80);
+            if (size > Integer.MAX_VALUE) return Double.NaN;
+            java.nio.ByteBuffer b = ch.map(java.nio.channels.FileChannel.MapMode.READ_ONLY, at, size)
+                    .order(java.nio.ByteOrder.LITTLE_ENDIAN);
+            int sortedAt = (int) (8 + 8 * count), blobAt = (int) (sortedAt + 4 * count);
+            long t = System.nanoTime();
+            for (long r = 0; r < n; ++r) {
+                byte[] k = key(r).getBytes(java.nio.charset.StandardCharsets.UTF_8);
+                long lo = 0, hi = count - 1, found = -1;
+                while (lo <= hi) {
+                    long mid = (lo + hi) >>> 1;
+                    long rec = b.getInt((int) (sortedAt + 4 * mid)) & 0xffffffffL;
+                    int start = (int) (rec == 0 ? 0 : b.getLong((int) (8 + 8 * (rec - 1))));
+                    int end = (int) b.getLong((int) (8 + 8 * rec));
+                    int m = Math.min(end - start, k.length), c = 0;
+                    for (int i = 0; i < m && c == 0; ++i) c = (b.get(blobAt + start + i) & 0xff) - (k[i] & 0xff);
+                    if (c == 0) c = (end - start) - k.length;
+                    if (c == 0) {
+                        found = rec;
+                        break;
+                    }
+                    if (c < 0) lo = mid + 1;
+                    else hi = mid - 1;
+                }
+                if (found != r) throw new AssertionError(r);
+            }
+            return (System.nanoTime() - t) / 1e9;
         }
     }
 
