@@ -82,6 +82,24 @@ class StoreScaleTest {
         assertEquals(indexBytes(out), indexBytes(inMemory));
     }
 
+    @Test
+    void longestKeysOnTheSmallestBudget() throws IOException {
+        Path out = tmp.resolve("long.rlm");
+        List<String> keys = new ArrayList<>();
+        for (int i = 0; i < 40; ++i)  // 4096-byte keys that differ only in their last bytes
+            keys.add("k".repeat(StoreLimits.MAX_KEY_BYTES - 4) + String.format("%04d", (i * 17) % 40));
+        try (LabelMapStoreWriter w = LabelMapStoreWriter.create(out, TINY, Map.of())) {
+            w.sortBudget(1, 2);  // raised to the minimum: two keys of the largest size per run
+            for (int i = 0; i < keys.size(); ++i) append(w, keys.get(i), i);
+            w.finish();
+            assertTrue(w.sortRuns() >= 20, w.sortRuns() + " runs");
+        }
+        try (LabelMapStore s = LabelMapStore.open(out)) {
+            for (int i = 0; i < keys.size(); ++i) assertEquals(i, s.find(keys.get(i)));
+            assertEquals(-1, s.find("k".repeat(StoreLimits.MAX_KEY_BYTES - 4) + "0040"));
+        }
+    }
+
     private static String indexBytes(Path store) throws IOException {
         ByteBuffer h = ByteBuffer.wrap(Files.readAllBytes(store)).order(ByteOrder.LITTLE_ENDIAN);
         long at = h.getLong(72), size = h.getLong(80);
