@@ -86,6 +86,10 @@ public final class Loader implements AutoCloseable {
         this.pooling = b.pooling;
         this.log = b.log;
         this.recordOf = store == null ? null : alignLabelMaps(dataset, store, b.allowMissingLabelMaps);
+        if (store != null && pooling != null)
+            b.info.accept("label maps " + store.path().getFileName() + ": " + store.residencyDescription()
+                    + (store.residency() == LabelMapStore.Residency.RAM ? "" : "; each batch's records prefetched "
+                    + "(madvise WILLNEED) before its images decode"));
         if (pooling != null && store != null && pooling.classes() != store.format().classes())
             throw new IllegalArgumentException("the LabelPooling has " + pooling.classes() + " classes but the store "
                     + store.path() + " holds " + store.format().classes());
@@ -256,6 +260,11 @@ public final class Loader implements AutoCloseable {
         long[] labels = new long[to - from], records = new long[to - from];
         List<String> keys = new ArrayList<>(to - from);
         int n = 0, skippedHere = 0;
+        if (recordOf != null && pooling != null && store.residency() != LabelMapStore.Residency.RAM) {
+            long[] ahead = new long[to - from];  // their pages load while the images decode
+            for (int k = from; k < to; ++k) ahead[k - from] = recordOf[order[k]];
+            store.prefetch(ahead);
+        }
         long t0 = System.nanoTime();
         for (int k = from; k < to; ++k) {
             int index = order[k];
@@ -404,6 +413,7 @@ public final class Loader implements AutoCloseable {
         private LabelMapStore store;
         private LabelPooling pooling;
         private Consumer<String> log = m -> System.getLogger("org.relabel4j.data").log(System.Logger.Level.WARNING, m);
+        private Consumer<String> info = m -> System.getLogger("org.relabel4j.data").log(System.Logger.Level.INFO, m);
 
         private Builder(Dataset dataset, SampleTransform transform) {
             this.dataset = Objects.requireNonNull(dataset, "dataset");
@@ -476,6 +486,12 @@ public final class Loader implements AutoCloseable {
         }
 
         /** Where skipped images are reported (default: the "org.relabel4j.data" System.Logger). */
+        /** Where the loader reports its settings (label-map residency); default: the JDK logger at INFO. */
+        public Builder info(Consumer<String> sink) {
+            this.info = Objects.requireNonNull(sink, "info");
+            return this;
+        }
+
         public Builder log(Consumer<String> sink) {
             this.log = Objects.requireNonNull(sink, "log");
             return this;
