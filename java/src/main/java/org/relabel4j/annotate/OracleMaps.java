@@ -98,9 +98,8 @@ public final class OracleMaps {
         float[] out = new float[classes * gh * gw];
         boolean[][] masks = new boolean[classes][];
         for (Instance in : instances) {
-            boolean[] m = mask(in, width, height, where);
-            if (masks[in.category()] == null) masks[in.category()] = m;
-            else for (int p = 0; p < m.length; ++p) masks[in.category()][p] |= m[p];
+            if (masks[in.category()] == null) masks[in.category()] = new boolean[width * height];
+            fill(in, width, height, where, masks[in.category()]);
         }
         int[] counts = new int[gh * gw];
         for (int c = 0; c < classes; ++c) {
@@ -117,20 +116,29 @@ public final class OracleMaps {
 
     /** The mask (row-major, {@code height * width}) of one instance: its segmentation, else its box. */
     public static boolean[] mask(Instance in, int width, int height, String where) {
+        boolean[] m = new boolean[width * height];
+        fill(in, width, height, where, m);
+        return m;
+    }
+
+    /** Sets the pixels of one instance in {@code m} (row-major), leaving the others as they are. */
+    static void fill(Instance in, int width, int height, String where, boolean[] m) {
         JsonNode seg = in.segmentation();
-        if (seg == null) return box(in.bbox(), width, height);
+        if (seg == null) {
+            double[] b = in.bbox();
+            fillPolygon(new double[] {b[0], b[1], b[0] + b[2], b[1], b[0] + b[2], b[1] + b[3], b[0], b[1] + b[3]}, width, height, m);
+            return;
+        }
         if (seg.isArray()) {
-            boolean[] m = new boolean[width * height];
             for (JsonNode poly : seg) {
                 if (!poly.isArray() || poly.size() < 6 || poly.size() % 2 != 0)
                     throw new IllegalArgumentException(where + ": a polygon needs an even number >= 6 of coordinates, got "
                             + poly.size());
                 double[] xy = new double[poly.size()];
                 for (int j = 0; j < xy.length; ++j) xy[j] = poly.get(j).asDouble();
-                boolean[] p = polygon(xy, width, height);
-                for (int q = 0; q < m.length; ++q) m[q] |= p[q];
+                fillPolygon(xy, width, height, m);
             }
-            return m;
+            return;
         }
         if (seg.isObject() && seg.has("size") && seg.has("counts")) {
             JsonNode size = seg.get("size");
@@ -145,7 +153,9 @@ public final class OracleMaps {
                 runs = new long[counts.size()];
                 for (int j = 0; j < runs.length; ++j) runs[j] = counts.get(j).asLong();
             }
-            return rle(runs, width, height, where);
+            boolean[] r = rle(runs, width, height, where);
+            for (int q = 0; q < m.length; ++q) m[q] |= r[q];
+            return;
         }
         throw new IllegalArgumentException(where + ": segmentation is neither polygons nor RLE {size, counts}");
     }
@@ -153,9 +163,21 @@ public final class OracleMaps {
     /** Pixels whose centre lies inside the polygon {@code x0, y0, x1, y1, ...} (even-odd rule). */
     public static boolean[] polygon(double[] xy, int width, int height) {
         boolean[] m = new boolean[width * height];
+        fillPolygon(xy, width, height, m);
+        return m;
+    }
+
+    /** Sets the pixels of {@link #polygon} in {@code m}; only the rows the polygon spans are visited. */
+    static void fillPolygon(double[] xy, int width, int height, boolean[] m) {
         int n = xy.length / 2;
         double[] xs = new double[n];
-        for (int y = 0; y < height; ++y) {
+        double minY = Double.POSITIVE_INFINITY, maxY = Double.NEGATIVE_INFINITY;
+        for (int i = 0; i < n; ++i) {
+            minY = Math.min(minY, xy[2 * i + 1]);
+            maxY = Math.max(maxY, xy[2 * i + 1]);
+        }
+        int y0 = (int) Math.max(0, Math.floor(minY - 0.5)), y1 = (int) Math.min(height - 1, Math.ceil(maxY));
+        for (int y = y0; y <= y1; ++y) {
             double yc = y + 0.5;
             int found = 0;
             for (int i = 0, j = n - 1; i < n; j = i++) {
@@ -172,7 +194,6 @@ public final class OracleMaps {
                 for (int x = from; x <= to; ++x) m[y * width + x] = true;
             }
         }
-        return m;
     }
 
     /** The pixels of box (x, y, w, h) by their centres. */
