@@ -125,7 +125,8 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--task", defaultValue = "single", paramLabel = "single|multilabel",
             description = "multilabel: every item is a label; multi-hot BCE vs ReLabel (teacher maps) vs ReLabel "
                     + "(oracle maps), each choosing its learning rate among the --lr-candidates (the preset's one-hot "
-                    + "rates by default) on validation mAP, test mAP; report-multilabel.md (docs/multilabel.md)")
+                    + "rates x 10 by default: BCE averages over the classes) on validation mAP, test mAP; report-multilabel.md "
+                    + "(docs/multilabel.md)")
     String task;
 
     @Override
@@ -165,7 +166,9 @@ final class DemoCommand implements Callable<Integer> {
         }
         if (task.equals("multilabel")) {
             Demo.Options opts = b.build().options();
-            List<Double> lrs = lrCandidates != null ? lrCandidates : opts.oneHot().stream().map(Demo.Setting::lr).toList();
+            // BCE's mean over the 10 classes scales the gradient per logit by 1/10 against cross-entropy: rates x 10
+            List<Double> lrs = lrCandidates != null ? lrCandidates
+                    : opts.oneHot().stream().map(x -> x.lr() * 10).toList();
             MultiLabelDemo.Result m = new MultiLabelDemo(opts, lrs, msg -> {
                 stderr.println("demo: " + msg);
                 stderr.flush();
