@@ -152,7 +152,7 @@ final class DemoCommand implements Callable<Integer> {
         if (annotateSize != null) b.annotateSize(annotateSize);
         if (rrcMinimum != null) b.rrcMinimum(rrcMinimum);
         if (lr != null) b.lr(lr);
-        if (lrCandidates != null) b.oneHot(lrCandidates);
+        if (lrCandidates != null && !task.equals("multilabel")) b.oneHot(lrCandidates);  // multilabel: its own rates
         if (smoothingCandidates != null) {
             List<Demo.Setting> ss = new ArrayList<>();
             for (String c : smoothingCandidates) ss.add(Demo.Setting.parseSmoothing(c, lr != null ? lr : d.lr()));
