@@ -47,6 +47,10 @@ final class AnnotateCommand implements Callable<Integer> {
                     + "docs/multilabel.md)")
     String oracle;
 
+    @Option(names = "--sigmoid", description = "store the teacher's per-cell sigmoid probabilities instead of its logits "
+            + "(a multi-label teacher; train with data.relabel.multilabel_target=value: pooled per-cell probabilities)")
+    boolean sigmoid;
+
     @Option(names = "--map-size", defaultValue = "14", paramLabel = "N",
             description = "--oracle: cells per side of the map grid (default: ${DEFAULT-VALUE})")
     int mapSize;
@@ -136,7 +140,7 @@ final class AnnotateCommand implements Callable<Integer> {
             if (!script && checkpoint == null)
                 stderr.println("annotate: warning: no --checkpoint: the teacher " + model.trim() + " has random weights");
             Annotator.Builder ab = Annotator.builder(teacher).teacherName(teacherName).size(size).k(k).flip(flip)
-                    .batchSize(batch).device(Devices.name(dev)).shard(s).scoreType(scores).resume(!restart)
+                    .batchSize(batch).device(Devices.name(dev)).shard(s).scoreType(scores).resume(!restart).sigmoid(sigmoid)
                     .strict(strict).metadata("command", "relabel "
                             + String.join(" ", spec.commandLine().getParseResult().originalArgs()))
                     .log(m -> {
@@ -166,9 +170,9 @@ final class AnnotateCommand implements Callable<Integer> {
 
     /** --oracle: the covered-fraction maps of a COCO instances file. */
     private int oracle(PrintWriter stdout, PrintWriter stderr, DType scores) throws java.io.IOException {
-        if (data != null || model != null || checkpoint != null || shard != null || flip)
+        if (data != null || model != null || checkpoint != null || shard != null || flip || sigmoid)
             throw new IllegalArgumentException("--oracle takes its images from its spec and has no teacher: no --data, "
-                    + "--model, --checkpoint, --flip or --shard");
+                    + "--model, --checkpoint, --flip, --sigmoid or --shard");
         if (!oracle.startsWith("coco:"))
             throw new IllegalArgumentException("--oracle must be coco:IMAGES_DIR:INSTANCES.json[:annotated], got " + oracle);
         FileArgs.of().out("--out", out).check();
