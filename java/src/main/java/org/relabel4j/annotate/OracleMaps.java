@@ -97,21 +97,57 @@ public final class OracleMaps {
         for (int y = 0; y < height; ++y) for (int x = 0; x < width; ++x) cellPixels[cellY[y] * gw + cellX[x]]++;
         float[] out = new float[classes * gh * gw];
         boolean[][] masks = new boolean[classes][];
+        int[][] extents = new int[classes][];  // per class the pixel rectangle its instances can cover (x0, y0, x1, y1)
         for (Instance in : instances) {
-            if (masks[in.category()] == null) masks[in.category()] = new boolean[width * height];
-            fill(in, width, height, where, masks[in.category()]);
+            int c = in.category();
+            if (masks[c] == null) {
+                masks[c] = new boolean[width * height];
+                extents[c] = new int[] {width, height, -1, -1};
+            }
+            fill(in, width, height, where, masks[c]);
+            int[] e = extent(in, width, height), u = extents[c];
+            u[0] = Math.min(u[0], e[0]);
+            u[1] = Math.min(u[1], e[1]);
+            u[2] = Math.max(u[2], e[2]);
+            u[3] = Math.max(u[3], e[3]);
         }
         int[] counts = new int[gh * gw];
         for (int c = 0; c < classes; ++c) {
             if (masks[c] == null) continue;
             Arrays.fill(counts, 0);
             boolean[] m = masks[c];
-            for (int y = 0; y < height; ++y)
-                for (int x = 0; x < width; ++x)
+            int[] e = extents[c];
+            for (int y = e[1]; y <= e[3]; ++y)
+                for (int x = e[0]; x <= e[2]; ++x)
                     if (m[y * width + x]) counts[cellY[y] * gw + cellX[x]]++;
             for (int cell = 0; cell < gh * gw; ++cell) out[c * gh * gw + cell] = (float) counts[cell] / cellPixels[cell];
         }
         return out;
+    }
+
+    /** The pixel rectangle (x0, y0, x1, y1, inclusive, clipped) that contains every pixel {@link #fill} may set. */
+    static int[] extent(Instance in, int width, int height) {
+        JsonNode seg = in.segmentation();
+        if (seg != null && !seg.isArray()) return new int[] {0, 0, width - 1, height - 1};  // RLE
+        double minX = Double.POSITIVE_INFINITY, minY = minX, maxX = Double.NEGATIVE_INFINITY, maxY = maxX;
+        if (seg == null) {
+            double[] b = in.bbox();
+            minX = b[0];
+            minY = b[1];
+            maxX = b[0] + b[2];
+            maxY = b[1] + b[3];
+        } else {
+            for (JsonNode poly : seg)
+                for (int j = 0; j + 1 < poly.size(); j += 2) {
+                    double x = poly.get(j).asDouble(), y = poly.get(j + 1).asDouble();
+                    minX = Math.min(minX, x);
+                    maxX = Math.max(maxX, x);
+                    minY = Math.min(minY, y);
+                    maxY = Math.max(maxY, y);
+                }
+        }
+        return new int[] {(int) Math.max(0, Math.floor(minX - 1)), (int) Math.max(0, Math.floor(minY - 1)),
+                (int) Math.min(width - 1, Math.ceil(maxX + 1)), (int) Math.min(height - 1, Math.ceil(maxY + 1))};
     }
 
     /** The mask (row-major, {@code height * width}) of one instance: its segmentation, else its box. */
