@@ -75,7 +75,7 @@ public final class Annotator {
     private final Classifier teacher;
     private final String teacherName;
     private final int size, k, batchSize, workers;
-    private final boolean flip, strict, resume;
+    private final boolean flip, strict, resume, sigmoid;
     private final String device;
     private final Shard shard;
     private final DType scoreType;
@@ -92,6 +92,7 @@ public final class Annotator {
         this.batchSize = b.batchSize;
         this.workers = b.workers;
         this.flip = b.flip;
+        this.sigmoid = b.sigmoid;
         this.strict = b.strict;
         this.resume = b.resume;
         this.device = b.device;
@@ -196,6 +197,7 @@ public final class Annotator {
         a.put("size", size);
         a.put("k", k);
         a.put("flip_average", flip);
+        if (sigmoid) a.put("scores", "per-cell sigmoid probabilities");
         Map<String, Object> norm = new LinkedHashMap<>();
         norm.put("mean", toList(normalization.mean()));
         norm.put("std", toList(normalization.std()));
@@ -209,7 +211,7 @@ public final class Annotator {
 
     /** Keys of "annotation" that must agree for a run to continue an unfinished store. */
     private static final List<String> RESUME_KEYS =
-            List.of("teacher", "size", "k", "flip_average", "normalization", "score_dtype", "shard", "samples");
+            List.of("teacher", "size", "k", "flip_average", "normalization", "score_dtype", "shard", "samples", "scores");
 
     /**
      * Annotates {@code dataset} (this annotator's shard of it) into the store {@code out} (written whole; pass
@@ -336,6 +338,7 @@ public final class Annotator {
                         long t1 = System.nanoTime();
                         Tensor dense = teacher.forwardDense(x);
                         if (flip) dense = dense.add(teacher.forwardDense(x.flip(3)).flip(3)).mul(half);
+                        if (sigmoid) dense = dense.sigmoid();  // monotone: the same top-k classes
                         expect[0] = b;
                         if (!Arrays.equals(Tensors.shape(dense), expect))
                             throw new IllegalArgumentException("teacher " + teacherName + " returned dense logits "
@@ -398,7 +401,7 @@ public final class Annotator {
         private String teacherName;
         private int size = 224, k = 5, batchSize = 32;
         private int workers = Math.max(1, Runtime.getRuntime().availableProcessors());
-        private boolean flip, strict, resume = true;
+        private boolean flip, strict, resume = true, sigmoid;
         private String device = "cpu";
         private Shard shard;
         private DType scoreType = DType.FLOAT16;
@@ -433,6 +436,15 @@ public final class Annotator {
             if (k < 1 || k > MapFormat.MAX_K)
                 throw new IllegalArgumentException("k must be in [1, " + MapFormat.MAX_K + "], got " + k);
             this.k = k;
+            return this;
+        }
+
+        /**
+         * Store per-cell sigmoid probabilities instead of logits (a multi-label teacher's maps for {@code
+         * data.relabel.multilabel_target: value}: pooled per-cell probabilities; docs/multilabel.md).
+         */
+        public Builder sigmoid(boolean on) {
+            this.sigmoid = on;
             return this;
         }
 

@@ -6,6 +6,8 @@ import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import org.relabel4j.annotate.Annotator;
+import org.relabel4j.annotate.OracleMaps;
+import org.relabel4j.data.CocoDataset;
 import org.relabel4j.data.Dataset;
 import org.relabel4j.data.Datasets;
 import org.relabel4j.eval.ModelLoader;
@@ -35,10 +37,25 @@ final class AnnotateCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--data", required = true, paramLabel = "SPEC", description = DataCommand.DATA_HELP)
+    @Option(names = "--data", paramLabel = "SPEC", description = DataCommand.DATA_HELP + " (required unless --oracle)")
     String data;
 
-    @Option(names = "--model", required = true, paramLabel = "ARCH|file.pt",
+    @Option(names = "--oracle", paramLabel = "coco:IMAGES_DIR:INSTANCES.json",
+            description = "oracle maps instead of a teacher's: per cell and class the covered fraction of the COCO "
+                    + "instance masks (polygons, RLE; boxes without a mask), --map-size cells a side, top --k classes "
+                    + "per cell (train them with train.task=multilabel data.relabel.multilabel_target=value; "
+                    + "docs/multilabel.md)")
+    String oracle;
+
+    @Option(names = "--sigmoid", description = "store the teacher's per-cell sigmoid probabilities instead of its logits "
+            + "(a multi-label teacher; train with data.relabel.multilabel_target=value: pooled per-cell probabilities)")
+    boolean sigmoid;
+
+    @Option(names = "--map-size", defaultValue = "14", paramLabel = "N",
+            description = "--oracle: cells per side of the map grid (default: ${DEFAULT-VALUE})")
+    int mapSize;
+
+    @Option(names = "--model", paramLabel = "ARCH|file.pt",
             description = "the teacher: a built-in architecture (resnet18..152, small_cnn) with --checkpoint, or a "
                     + "TorchScript file returning the dense map [B,C,h,w] or (features, weight, bias)")
     String model;
@@ -104,6 +121,10 @@ final class AnnotateCommand implements Callable<Integer> {
             default -> throw new IllegalArgumentException("--score-dtype must be fp16 or fp32, got '" + scoreDtype
                     + "' (uint8: annotate in fp16, then `relabel store convert --score-dtype uint8`)");
         };
+        if (oracle != null) return oracle(stdout, stderr, scores);
+        if (data == null || model == null)
+            throw new IllegalArgumentException("Missing required option: " + (data == null ? "'--data=SPEC'" : "'--model=ARCH|file.pt'")
+                    + " (or --oracle coco:IMAGES_DIR:INSTANCES.json)");
         Shard s = shard == null ? null : Shard.parse(shard);
         Path target = s == null ? out : s.partFile(out);
         FileArgs.of().inSpec("--data", data).inModel("--model", model).in("--checkpoint", checkpoint)
@@ -119,7 +140,7 @@ final class AnnotateCommand implements Callable<Integer> {
             if (!script && checkpoint == null)
                 stderr.println("annotate: warning: no --checkpoint: the teacher " + model.trim() + " has random weights");
             Annotator.Builder ab = Annotator.builder(teacher).teacherName(teacherName).size(size).k(k).flip(flip)
-                    .batchSize(batch).device(Devices.name(dev)).shard(s).scoreType(scores).resume(!restart)
+                    .batchSize(batch).device(Devices.name(dev)).shard(s).scoreType(scores).resume(!restart).sigmoid(sigmoid)
                     .strict(strict).metadata("command", "relabel "
                             + String.join(" ", spec.commandLine().getParseResult().originalArgs()))
                     .log(m -> {
@@ -145,6 +166,35 @@ final class AnnotateCommand implements Callable<Integer> {
             stderr.printf("%d image(s) could not be read (listed above); the store holds the others%n", r.skipped().size());
             return RelabelCli.EXIT_BAD_INPUT;
         }
+    }
+
+    /** --oracle: the covered-fraction maps of a COCO instances file. */
+    private int oracle(PrintWriter stdout, PrintWriter stderr, DType scores) throws java.io.IOException {
+        if (data != null || model != null || checkpoint != null || shard != null || flip || sigmoid)
+            throw new IllegalArgumentException("--oracle takes its images from its spec and has no teacher: no --data, "
+                    + "--model, --checkpoint, --flip, --sigmoid or --shard");
+        if (!oracle.startsWith("coco:"))
+            throw new IllegalArgumentException("--oracle must be coco:IMAGES_DIR:INSTANCES.json[:annotated], got " + oracle);
+        FileArgs.of().out("--out", out).check();
+        if (Files.exists(out) && !overwrite)
+            throw new IllegalArgumentException(out + " exists: pass --overwrite to annotate again");
+        String rest = oracle.substring("coco:".length());
+        boolean annotated = rest.endsWith(":annotated");
+        if (annotated) rest = rest.substring(0, rest.length() - ":annotated".length());
+        int colon = rest.lastIndexOf(':');
+        if (colon <= 0) throw new IllegalArgumentException("--oracle must be coco:IMAGES_DIR:INSTANCES.json, got " + oracle);
+        CocoDataset coco = CocoDataset.open(Path.of(rest.substring(0, colon)), Path.of(rest.substring(colon + 1)),
+                annotated, true);
+        if (overwrite && Files.exists(out)) Files.delete(out);
+        OracleMaps.Summary r;
+        try (Progress progress = Progress.start("annotate", coco.size(), "images", stderr)) {
+            r = OracleMaps.write(coco, out, mapSize, Math.min(k, coco.classes().size()), scores,
+                    java.util.Map.of("command", "relabel " + String.join(" ",
+                            spec.commandLine().getParseResult().originalArgs())), done -> progress.stepTo(done));
+        }
+        stdout.println(OracleMaps.describe(r));
+        stdout.flush();
+        return 0;
     }
 
     /** The teacher as the store's metadata names it: the model and checkpoint, files as absolute paths. */

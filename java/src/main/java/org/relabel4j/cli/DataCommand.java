@@ -51,7 +51,8 @@ final class DataCommand implements Runnable {
     private static final ImageDecoder DECODER = new ImageDecoder();
 
     static final String DATA_HELP = "dataset: DIR (ImageFolder), imagefolder:DIR, imagenetv2:DIR, list:FILE (path<TAB>label),"
-            + " tar:PATTERN (WebDataset shards, e.g. train-{000000..000146}.tar)";
+            + " tar:PATTERN (WebDataset shards, e.g. train-{000000..000146}.tar); multi-label: multilist:FILE"
+            + " (path<TAB>id,id,...), coco:IMAGES_DIR:INSTANCES.json[:annotated]";
 
     @Command(name = "check", mixinStandardHelpOptions = true, sortOptions = false,
             description = {"Counts samples and classes, finds unreadable images (decoding every one unless --headers-only),"

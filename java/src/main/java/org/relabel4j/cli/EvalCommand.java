@@ -13,6 +13,9 @@ import org.relabel4j.data.Datasets;
 import org.relabel4j.eval.EvalReport;
 import org.relabel4j.eval.Evaluator;
 import org.relabel4j.eval.ModelLoader;
+import org.relabel4j.eval.MultiLabelEvaluator;
+import org.relabel4j.eval.MultiLabelReport;
+import org.relabel4j.data.MultiLabelDataset;
 import org.relabel4j.eval.Predictions;
 import org.relabel4j.eval.RealLabels;
 import org.relabel4j.eval.ShankarLabels;
@@ -88,6 +91,15 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--out", paramLabel = "report.json", description = "write the JSON report here")
     Path out;
 
+    @Option(names = "--task", defaultValue = "single", paramLabel = "single|multilabel",
+            description = "single: top-1/top-5 (default); multilabel: mAP, CP/CR/CF1, OP/OR/OF1 at --threshold and at "
+                    + "top-3, of the sigmoid of the logits, on a multi-label dataset (multilist:, coco:)")
+    String task;
+
+    @Option(names = "--threshold", defaultValue = "0.5", description = "multilabel: the probability a class is "
+            + "predicted at (default: ${DEFAULT-VALUE})")
+    double threshold;
+
     @Override
     public Integer call() throws Exception {
         PrintWriter stdout = spec.commandLine().getOut(), stderr = spec.commandLine().getErr();
@@ -104,7 +116,12 @@ final class EvalCommand implements Callable<Integer> {
         FileArgs.of().inSpec("--data", data).inModel("--model", model).in("--checkpoint", checkpoint)
                 .in("--class-names", classNames).in("--real", real).in("--shankar", shankar).out("--out", out).check();
 
+        if (!task.equals("single") && !task.equals("multilabel"))
+            throw new IllegalArgumentException("--task must be single or multilabel, got " + task);
+        if (!(threshold > 0 && threshold < 1))
+            throw new IllegalArgumentException("--threshold must be in (0, 1), got " + threshold);
         Dataset dataset = Datasets.open(data, classNames == null ? null : readNames(classNames));
+        if (task.equals("multilabel")) return multiLabel(eb, dataset, stdout, stderr);
         int modelClasses = classes > 0 ? classes : dataset.classes().size();
         // Label files are read and matched to the dataset before the model runs: a mismatch fails in seconds.
         RealLabels realLabels = real == null ? null : RealLabels.load(real);
@@ -125,6 +142,31 @@ final class EvalCommand implements Callable<Integer> {
         if (shankarLabels != null)
             report.shankar(shankarLabels.evaluate(run.predictions(), dataset.classes()), shankarLabels.layout(),
                     shankar.toString());
+        stdout.print(report.table());
+        if (out != null) {
+            report.write(out);
+            stdout.println("report:   " + out);
+        }
+        stdout.flush();
+        return 0;
+    }
+
+    /** --task multilabel: the sigmoid scores of every image, mAP and the F1s. */
+    private int multiLabel(Evaluator.Builder eb, Dataset dataset, PrintWriter stdout, PrintWriter stderr)
+            throws IOException {
+        if (!(dataset instanceof MultiLabelDataset ml))
+            throw new IllegalArgumentException("--task multilabel needs a multi-label dataset (multilist:FILE or "
+                    + "coco:IMAGES_DIR:INSTANCES.json), got " + dataset.description());
+        if (real != null || shankar != null)
+            throw new IllegalArgumentException("--real and --shankar are ImageNet labels: not with --task multilabel");
+        int modelClasses = classes > 0 ? classes : dataset.classes().size();
+        MultiLabelEvaluator.Scores scores;
+        try (Classifier classifier = models.load(model, checkpoint, modelClasses)) {
+            scores = new MultiLabelEvaluator(eb.build()).run(classifier, ml, null);
+        }
+        if (scores.scores().length == 0) throw new IllegalArgumentException(data + ": no image could be evaluated");
+        MultiLabelReport report = new MultiLabelReport(scores, threshold, dataset.classes(), dataset.size())
+                .inputs(data, model, checkpoint == null ? null : checkpoint.toString());
         stdout.print(report.table());
         if (out != null) {
             report.write(out);

@@ -12,6 +12,9 @@ import java.util.Locale;
  * <ul>
  *   <li>{@code imagefolder:DIR} ({@link ImageFolder}), {@code imagenetv2:DIR} ({@link ImageNetV2}),
  *       {@code list:FILE} ({@link ListFile}), {@code tar:PATTERN} ({@link TarShards}, brace pattern);</li>
+ *   <li>multi-label ({@link MultiLabelDataset}): {@code multilist:FILE} ({@link MultiListFile}, lines
+ *       {@code path<TAB>id,id,...}), {@code coco:IMAGES_DIR:INSTANCES.json[:annotated]} ({@link CocoDataset}: COCO's
+ *       instances JSON; {@code :annotated} drops the images without annotations);</li>
  *   <li>without a prefix: a pattern ending in {@code .tar} is tar shards, a {@code .txt} or {@code .tsv} file a
  *       list, a directory an ImageFolder. A directory whose class folders are all numbers, more than ten of them,
  *       is refused: its ImageFolder order (0, 1, 10, 100, ...) differs from the number order of ImageNetV2, so
@@ -47,6 +50,10 @@ public final class Datasets {
                     return list(Path.of(rest), classes);
                 case "tar":
                     return tar(rest, classes);
+                case "multilist":
+                    return MultiListFile.open(Path.of(rest), classes);
+                case "coco":
+                    return CocoDataset.open(rest, classes);
                 default:
                     break;  // a path with a colon
             }

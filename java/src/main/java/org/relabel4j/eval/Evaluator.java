@@ -79,6 +79,16 @@ public final class Evaluator {
         return device;
     }
 
+    /** Whether an unreadable image fails the run (else the loader skips it). */
+    public boolean strict() {
+        return strict;
+    }
+
+    /** Where warnings go. */
+    public Consumer<String> log() {
+        return log;
+    }
+
     /** One evaluation run: the predictions and how long the pass over the data took. */
     public record Run(Predictions predictions, String model, int modelClasses, String device, double seconds) {
         /** Evaluated images per second. */

@@ -264,6 +264,30 @@ public final class TrainConfig {
                 "data.label_cleaning.use needs data.relabel.path (the teacher's label maps)");
         check(errors, number("kd.temperature") > 0, "kd.temperature must be > 0");
         check(errors, List.of("batch", "none").contains(string("model.norm")), "model.norm must be batch or none");
+        check(errors, List.of("single", "multilabel").contains(string("train.task")),
+                "train.task must be single or multilabel, got " + string("train.task"));
+        check(errors, List.of("sigmoid", "value").contains(string("data.relabel.multilabel_target")),
+                "data.relabel.multilabel_target must be sigmoid or value, got " + string("data.relabel.multilabel_target"));
+        double threshold = number("data.relabel.threshold");
+        check(errors, threshold >= 0 && threshold < 1, "data.relabel.threshold must be in [0, 1), got " + threshold);
+        if ("multilabel".equals(string("train.task"))) {
+            // BCE on per-class targets: the softmax-distribution recipes have no multi-label meaning defined here.
+            check(errors, !bool("kd.use"), "train.task multilabel and kd.use are exclusive (no multi-label distillation)");
+            check(errors, number("optim.label_smoothing") == 0, "train.task multilabel and optim.label_smoothing "
+                    + number("optim.label_smoothing") + " are exclusive (smoothing spreads a distribution over classes)");
+            check(errors, number("data.relabel.gt_mix") == 0, "train.task multilabel and data.relabel.gt_mix "
+                    + number("data.relabel.gt_mix") + " are exclusive");
+            check(errors, !bool("data.label_cleaning.use"), "train.task multilabel and data.label_cleaning.use are "
+                    + "exclusive (label cleaning compares a single label with the teacher's top-1)");
+            check(errors, !(bool("data.relabel.use") && !"logits".equals(string("data.relabel.mode"))),
+                    "train.task multilabel pools the maps' scores as they are: data.relabel.mode must be logits "
+                    + "(probs is a per-cell softmax)");
+            check(errors, !(bool("data.relabel.use") && "value".equals(string("data.relabel.multilabel_target"))
+                    && number("data.relabel.temperature") != 1), "data.relabel.temperature "
+                    + number("data.relabel.temperature") + " has no meaning for data.relabel.multilabel_target value");
+        } else {
+            check(errors, threshold == 0, "data.relabel.threshold " + threshold + " needs train.task multilabel");
+        }
         if (!errors.isEmpty()) throw new IllegalArgumentException("invalid config: " + String.join("; ", errors));
     }
 

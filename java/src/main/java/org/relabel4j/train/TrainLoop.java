@@ -48,6 +48,8 @@ final class TrainLoop {
     private MetricsLog log;
     private double lastLoss = Double.NaN;
     private Double lastTop1, lastTop5;
+    /** The last validation mAP of a multi-label run (null otherwise). */
+    private Double lastMap;
     private boolean stopped;
     private int epochsDone;
 
@@ -262,6 +264,7 @@ final class TrainLoop {
     private void validate(ObjectNode rec) {
         Validation.Result v = parts.validation.run(parts.model, parts.val, parallel);
         rec.setAll(v.fields());
+        lastMap = v.fields().has("val_map") ? v.fields().get("val_map").asDouble() : null;
         lastTop1 = v.fields().has("val_top1") ? v.fields().get("val_top1").asDouble() : null;
         lastTop5 = v.fields().has("val_top5") ? v.fields().get("val_top5").asDouble() : null;
         if (state.bestTop1 == null || v.score() > state.bestTop1) state.bestTop1 = v.score();
@@ -286,6 +289,7 @@ final class TrainLoop {
                 .put("steps", r.steps()).put("last_loss", r.lastLoss()).put("seconds", r.seconds())
                 .put("stopped_by_max_steps", r.stoppedByMaxSteps()).put("peak_host_mb", r.peakHostBytes() / 1048576.0);
         if (r.valTop1() != null) s.put("val_top1", r.valTop1()).put("val_top5", r.valTop5());
+        if (lastMap != null) s.put("val_map", lastMap);
         if (r.peakDeviceBytes() != null) s.put("peak_device_mb", r.peakDeviceBytes() / 1048576.0);
         s.put("device", plan.compute().device()).put("amp", plan.compute().amp()).put("torch_threads", torch.get_num_threads());
         Trainer.writeAtomically(file, JSON.writerWithDefaultPrettyPrinter().writeValueAsString(s) + "\n");
@@ -317,6 +321,7 @@ final class TrainLoop {
         if (rec.has("val_top1"))
             sb.append(String.format(Locale.ROOT, "; val top-1 %.2f%%, top-5 %.2f%%", rec.get("val_top1").asDouble(),
                     rec.get("val_top5").asDouble()));
+        if (rec.has("val_map")) sb.append(String.format(Locale.ROOT, "; val mAP %.2f", rec.get("val_map").asDouble()));
         sb.append(String.format(Locale.ROOT, "; peak RSS %.0f MB", rec.get("peak_rss_mb").asDouble()));
         if (rec.has("peak_device_mb"))
             sb.append(String.format(Locale.ROOT, ", device %.0f MB", rec.get("peak_device_mb").asDouble()));

@@ -41,8 +41,20 @@ public record TrainPlan(Data data, Model model, Targets targets, Optim optim, Lr
      * @param labelSmoothing eps of label smoothing (0: off)
      * @param cutmix CutMix (null: off, unless its probability and beta are both positive)
      * @param kd knowledge distillation (null: off), which excludes ReLabel, gt_mix and smoothing
+     * @param multilabel multi-label training (train.task multilabel; null: single-label)
      */
-    public record Targets(Relabel relabel, double labelSmoothing, CutMix cutmix, Distill kd) {}
+    public record Targets(Relabel relabel, double labelSmoothing, CutMix cutmix, Distill kd, MultiLabel multilabel) {
+        /** The single-label targets of the recipes before multi-label training. */
+        public Targets(Relabel relabel, double labelSmoothing, CutMix cutmix, Distill kd) {
+            this(relabel, labelSmoothing, cutmix, kd, null);
+        }
+    }
+
+    /**
+     * Multi-label training ({@code train.task: multilabel}): BCE on multi-hot labels, or with ReLabel on pooled
+     * multi-label targets ({@code data.relabel.multilabel_target}: sigmoid or value; {@code data.relabel.threshold}).
+     */
+    public record MultiLabel(String target, double threshold) {}
 
     /**
      * LabelPooling of the store's maps ({@code data.relabel.*}).
@@ -110,7 +122,9 @@ public record TrainPlan(Data data, Model model, Targets targets, Optim optim, Lr
                 c.number("kd.temperature")) : null;
         CutMix cutmix = new CutMix(c.number("data.cutmix.prob"), c.number("data.cutmix.beta"),
                 c.integer("data.cutmix.off_epoch"), epochs, seed);
-        return new Targets(relabel, c.number("optim.label_smoothing"), cutmix.enabled() ? cutmix : null, kd);
+        MultiLabel multilabel = c.string("train.task").equals("multilabel")
+                ? new MultiLabel(c.string("data.relabel.multilabel_target"), c.number("data.relabel.threshold")) : null;
+        return new Targets(relabel, c.number("optim.label_smoothing"), cutmix.enabled() ? cutmix : null, kd, multilabel);
     }
 
     /** {@code data.train}, else the {@code train} folder of the ImageNet root {@code data.data_path}. */

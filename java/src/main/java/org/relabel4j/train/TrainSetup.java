@@ -32,7 +32,11 @@ import org.relabel4j.train.optim.AdamP;
 import org.relabel4j.train.optim.AdamW;
 import org.relabel4j.train.optim.Optimizer;
 import org.relabel4j.train.optim.Sgd;
+import org.relabel4j.data.MultiLabelDataset;
+import org.relabel4j.train.objective.MultiLabelBce;
 import org.relabel4j.train.targets.LoaderPooledTargets;
+import org.relabel4j.train.targets.MultiHotTargets;
+import org.relabel4j.train.targets.MultiLabelPooledTargets;
 import org.relabel4j.train.targets.OneHotTargets;
 import org.relabel4j.train.targets.ResidentPooledTargets;
 import org.relabel4j.train.targets.TargetPipeline;
@@ -185,6 +189,7 @@ final class TrainSetup implements AutoCloseable {
      */
     private Objective objective() {
         TrainPlan.Targets t = plan.targets();
+        if (t.multilabel() != null) return multiLabelObjective();
         if (t.kd() != null) return new Distillation(teacher, t.kd().temperature(), autocast);
         TargetSource source = t.relabel() == null ? new OneHotTargets()
                 : records != null ? new ResidentPooledTargets(pooling(), records, store.format()) : new LoaderPooledTargets();
@@ -192,9 +197,33 @@ final class TrainSetup implements AutoCloseable {
         return new SoftTargetObjective(TargetPipeline.of(source, gtMix, t.labelSmoothing(), t.cutmix()));
     }
 
-    /** The run's validation, chosen with its objective: top-1/top-5 of the classifier. */
+    /**
+     * Multi-label BCE (train.task multilabel): on the image-level multi-hot labels, or with ReLabel on the pooled
+     * multi-label targets of the store's maps (pooled without softmax), then CutMix.
+     */
+    private Objective multiLabelObjective() {
+        TrainPlan.Targets t = plan.targets();
+        if (!(train instanceof MultiLabelDataset ml))
+            throw new IllegalArgumentException("train.task multilabel needs a multi-label training set (multilist:FILE or "
+                    + "coco:IMAGES_DIR:INSTANCES.json), got " + train.description());
+        MultiHotTargets multiHot = new MultiHotTargets(ml, classes);
+        TargetSource source = multiHot;
+        if (t.relabel() != null) {
+            TargetSource pooled = records != null ? new ResidentPooledTargets(pooling(), records, store.format())
+                    : new LoaderPooledTargets();
+            MultiLabelPooledTargets.Kind kind = t.multilabel().target().equals("value")
+                    ? MultiLabelPooledTargets.Kind.VALUE : MultiLabelPooledTargets.Kind.SIGMOID;
+            source = new MultiLabelPooledTargets(pooled, multiHot, kind, t.relabel().temperature(), t.multilabel().threshold());
+        }
+        return new MultiLabelBce(TargetPipeline.of(source, 0, 0, t.cutmix()), multiHot);
+    }
+
+    /** The run's validation, chosen with its objective: top-1/top-5 of the classifier, or mAP for multi-label. */
     private Validation validation() {
         TrainPlan.Data d = plan.data();
+        if (plan.targets().multilabel() != null)
+            return new MultiLabelValidation(d.imageSize(), d.cropRatio(), d.valBatchSize(), Math.max(1, d.workers()),
+                    plan.compute().device(), listener::log);
         return new AccuracyValidation(d.imageSize(), d.cropRatio(), d.valBatchSize(), Math.max(1, d.workers()),
                 plan.compute().device(), listener::log);
     }
@@ -202,6 +231,10 @@ final class TrainSetup implements AutoCloseable {
     /** The LabelPooling of data.relabel.* (softmax targets, 1x1). */
     private LabelPooling pooling() {
         TrainPlan.Relabel r = plan.targets().relabel();
+        if (plan.targets().multilabel() != null)  // the raw pooled scores; MultiLabelPooledTargets makes the targets
+            return LabelPooling.builder(classes).softmax(false).mode(LabelPooling.Mode.LOGITS)
+                    .boxOrder(r.boxOrder().equals("official") ? LabelPooling.BoxOrder.OFFICIAL : LabelPooling.BoxOrder.CORRECT)
+                    .warnings(m -> {}).build();
         return LabelPooling.builder(classes).softmax(true)
                 .mode(r.mode().equals("probs") ? LabelPooling.Mode.PROBS : LabelPooling.Mode.LOGITS)
                 .boxOrder(r.boxOrder().equals("official") ? LabelPooling.BoxOrder.OFFICIAL : LabelPooling.BoxOrder.CORRECT)

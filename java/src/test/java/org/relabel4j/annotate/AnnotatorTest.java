@@ -1,5 +1,6 @@
 package org.relabel4j.annotate;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -103,6 +104,23 @@ class AnnotatorTest {
             for (int y = 0; y < 4; ++y)
                 for (int x = 0; x < 4; ++x) diff = Math.max(diff, Math.abs(plain.value(0, y, x) - stored.score(0, y, x)));
             assertTrue(diff > 1e-3, "flip averaging changed nothing: " + diff);
+        }
+    }
+
+    @Test
+    void sigmoidStoresTheLogitsProbabilitiesWithTheSameClasses() throws IOException {
+        Path logits = tmp.resolve("logits32.rlm"), probs = tmp.resolve("sigmoid.rlm");
+        annotator().scoreType(DType.FLOAT32).build().run(dataset, logits);
+        annotator().scoreType(DType.FLOAT32).sigmoid(true).build().run(dataset, probs);
+        try (LabelMapStore a = LabelMapStore.open(logits); LabelMapStore b = LabelMapStore.open(probs)) {
+            assertTrue(b.metadataJson().contains("per-cell sigmoid probabilities"), b.metadataJson());
+            for (int i = 0; i < dataset.size(); ++i) {
+                var ma = a.map(a.require(dataset.sample(i).key()));
+                var mb = b.map(b.require(dataset.sample(i).key()));
+                assertArrayEquals(ma.ids(), mb.ids(), "sigmoid is monotone: the same top-k");
+                for (int j = 0; j < ma.scores().length; ++j)
+                    assertEquals(1 / (1 + Math.exp(-ma.scores()[j])), mb.scores()[j], 1e-6);
+            }
         }
     }
 

@@ -75,6 +75,9 @@ class ConfigKeysTest {
         CHANGES.put("data.relabel.gt_mix", to("0.3", RELABEL));
         CHANGES.put("data.relabel.allow_missing", to("true", RELABEL));
         CHANGES.put("data.relabel.residency", to("ram", RELABEL));
+        CHANGES.put("data.relabel.multilabel_target", to("value", "train.task=multilabel", "data.relabel.use=true",
+                "data.relabel.path=maps.rlm"));
+        CHANGES.put("data.relabel.threshold", to("0.5", "train.task=multilabel"));
         CHANGES.put("data.label_cleaning.use", to("true", "data.relabel.path=maps.rlm"));
         CHANGES.put("optim.optimizer", to("adamw"));
         CHANGES.put("optim.epochs", to("90"));
@@ -114,6 +117,7 @@ class ConfigKeysTest {
         CHANGES.put("util.out", to("runs/other"));
         CHANGES.put("util.checkpoint_every", to("0"));
         CHANGES.put("util.max_steps", to("100"));
+        CHANGES.put("train.task", to("multilabel"));
     }
 
     static TrainConfig config(List<String> more) throws IOException {
@@ -169,6 +173,14 @@ class ConfigKeysTest {
             {"data.relabel.gt_mix=0.5", "needs data.relabel.use"},
             {"data.dataset=imagenet21k", "data.dataset"},
             {"kd.use=true", "kd.teacher_arch"},
+            {"train.task=multilabel", "optim.label_smoothing=0.1", "optim.label_smoothing"},
+            {"train.task=multilabel", "kd.use=true", "kd.teacher_arch=small-cnn", "kd.use"},
+            {"train.task=multilabel", "data.relabel.use=true", "data.relabel.path=m.rlm", "data.relabel.mode=probs",
+                "data.relabel.mode"},
+            {"train.task=multilabel", "data.relabel.use=true", "data.relabel.path=m.rlm",
+                "data.relabel.multilabel_target=value", "data.relabel.temperature=2", "data.relabel.temperature"},
+            {"data.relabel.threshold=0.5", "needs train.task multilabel"},
+            {"train.task=multi", "train.task"},
         };
         for (String[] b : bad) {
             List<String> o = List.of(b).subList(0, b.length - 1);

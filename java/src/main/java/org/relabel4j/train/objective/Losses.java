@@ -19,4 +19,12 @@ public final class Losses {
     public static Tensor distillation(Tensor logits, Tensor teacherProbs, double temperature) {
         return softTargetCrossEntropy(logits.div(new Scalar(temperature)), teacherProbs).mul(new Scalar(temperature * temperature));
     }
+
+    /**
+     * Binary cross-entropy with logits, mean over batch and classes: {@code max(z, 0) - z t + log(1 + exp(-|z|))}
+     * (the numerically stable form of {@code -t log sigmoid(z) - (1 - t) log(1 - sigmoid(z))}).
+     */
+    public static Tensor binaryCrossEntropyWithLogits(Tensor logits, Tensor targets) {
+        return logits.clamp_min(new Scalar(0)).sub(logits.mul(targets)).add(logits.abs().neg().exp().log1p()).mean();
+    }
 }

@@ -1,0 +1,41 @@
+package org.relabel4j.demo;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** The multi-label demo's verdict rule: "beats" only beyond the sum of the seed standard deviations. */
+class MultiLabelDemoTest {
+    static List<MultiLabelDemo.Run> runs(double[] multiHot, double[] teacher, double[] oracle) {
+        List<MultiLabelDemo.Run> r = new ArrayList<>();
+        String[] m = {MultiLabelDemo.MULTI_HOT, MultiLabelDemo.TEACHER, MultiLabelDemo.ORACLE};
+        double[][] v = {multiHot, teacher, oracle};
+        for (int i = 0; i < 3; ++i)
+            for (int s = 0; s < v[i].length; ++s)
+                r.add(new MultiLabelDemo.Run(m[i], s, 0.1, 50, v[i][s], 0, 0, 1, Path.of("x")));
+        return r;
+    }
+
+    @Test
+    void beatsOnlyBeyondTheSeedSpread() {
+        // multi-hot 50 +- 1, teacher 53 +- 1 (beats: 3 > 2), oracle 51 +- 1 (within 2)
+        List<String> v = MultiLabelDemo.verdict(runs(new double[] {49, 50, 51}, new double[] {52, 53, 54},
+                new double[] {50, 51, 52}));
+        assertTrue(v.get(0).contains("beats") && v.get(0).contains("+3.00"), v.get(0));
+        assertTrue(v.get(1).contains("does not differ beyond the seed spread"), v.get(1));
+        List<String> lose = MultiLabelDemo.verdict(runs(new double[] {49, 50, 51}, new double[] {44, 45, 46},
+                new double[] {50, 50, 50}));
+        assertTrue(lose.get(0).contains("loses to"), lose.get(0));
+    }
+
+    @Test
+    void oneSeedGivesNoVerdict() {
+        List<String> v = MultiLabelDemo.verdict(runs(new double[] {40}, new double[] {60}, new double[] {70}));
+        assertEquals(2, v.size());
+        assertTrue(v.get(0).contains("no verdict") && v.get(1).contains("no verdict"), v.toString());
+    }
+}
