@@ -74,6 +74,11 @@ class ConfigKeysTest {
         CHANGES.put("data.relabel.box_order", to("official", RELABEL));
         CHANGES.put("data.relabel.gt_mix", to("0.3", RELABEL));
         CHANGES.put("data.relabel.allow_missing", to("true", RELABEL));
+        CHANGES.put("data.relabel.dense", to("true", RELABEL));
+        CHANGES.put("data.relabel.dense_weight", to("1.0", "data.relabel.use=true", "data.relabel.path=maps.rlm",
+                "data.relabel.dense=true"));
+        CHANGES.put("data.relabel.dense_size", to("7", "data.relabel.use=true", "data.relabel.path=maps.rlm",
+                "data.relabel.dense=true"));
         CHANGES.put("data.label_cleaning.use", to("true", "data.relabel.path=maps.rlm"));
         CHANGES.put("optim.optimizer", to("adamw"));
         CHANGES.put("optim.epochs", to("90"));
@@ -166,6 +171,11 @@ class ConfigKeysTest {
                 "data.relabel.use"},
             {"kd.use=true", "kd.teacher_arch=small-cnn", "data.relabel.gt_mix=0.5", "data.relabel.gt_mix"},
             {"data.relabel.gt_mix=0.5", "needs data.relabel.use"},
+            {"data.relabel.dense=true", "needs data.relabel.use"},
+            {"data.relabel.use=true", "data.relabel.path=m.rlm", "data.relabel.dense=true", "data.relabel.dense_weight=0",
+                "data.relabel.dense_weight"},
+            {"data.relabel.use=true", "data.relabel.path=m.rlm", "data.relabel.dense=true", "data.relabel.dense_size=-1",
+                "data.relabel.dense_size"},
             {"data.dataset=imagenet21k", "data.dataset"},
             {"kd.use=true", "kd.teacher_arch"},
         };
