@@ -82,6 +82,10 @@ public class TrainBench {
     @Param({"2"})
     public int workers;
 
+    /** compute.device: cpu, or cuda[:N] (ReLabel's targets then pooled on the device from the resident store). */
+    @Param({"cpu"})
+    public String device;
+
     Path root, store, out;
     int runs;
 
@@ -132,7 +136,7 @@ public class TrainBench {
         List<String> o = new ArrayList<>(List.of("model.arch=" + arch, "model.classes=1000",
                 "data.train=imagefolder:" + root.resolve("train"), "data.val=''", "data.image_size=" + size,
                 "optim.batch_size=" + batch, "optim.epochs=1", "optim.warmup.epochs=0", "optim.lr.init=0.01",
-                "util.out=" + out, "util.print_freq=1", "util.checkpoint_every=0", "compute.num_workers=" + workers, "compute.threads=" + threads));
+                "util.out=" + out, "util.print_freq=1", "util.checkpoint_every=0", "compute.num_workers=" + workers, "compute.threads=" + threads, "compute.device=" + device));
         if (!targets.equals("onehot")) o.addAll(List.of("data.relabel.use=true", "data.relabel.path=" + store));
         if (targets.equals("dense")) o.add("data.relabel.dense=true");
         return new Trainer(TrainConfig.load(null, null, o), null, null).run(null);
