@@ -36,6 +36,7 @@ ENTRIES=(
   "relabel|bin/relabel|120|bin/relabel --help && bin/relabel doctor"
   "quickstart|bin/quickstart|300|RELABEL_FIXTURES='$fixtures' bin/quickstart"
   "demo|bin/demo|900|bin/demo --smoke --out '$out/demo-run'"
+  "dense-scenes|bench/dense-scenes.sh|300|bench/dense-scenes.sh '$out/demo-run' '$out/dense-scenes-run' 0 0.1 0.5"
   "labelpool-bench|bench/labelpool-bench|120|bench/labelpool-bench -l"
   "anchors|bench/anchors.sh|600|bench/anchors.sh --smoke --out '$out/anchors-run'"
   "quick|bench/quick.sh|600|bench/quick.sh --iters 1 --anchor-iters 1 --build-dir '$root/bench/target/quick-build'"
@@ -52,6 +53,8 @@ skip_reason() {
       [ -d "$fixtures/labelpool/imagenet_k5_15x15" ] || echo "no shared fixtures at $fixtures (set RELABEL_FIXTURES)" ;;
     demo)
       [ -f "$fmnist" ] || echo "no Fashion-MNIST at $fmnist (apt-get install dataset-fashion-mnist; bin/setup)" ;;
+    dense-scenes)
+      ls -d "$out"/demo-run/students/one-hot-*-seed0 >/dev/null 2>&1 || echo "no demo run at $out/demo-run (the demo entry makes it)" ;;
     loader)
       "$torchvision_py" -c 'import torch, torchvision, PIL' 2>/dev/null ||
         echo "$torchvision_py has no torch + torchvision + PIL (apt-get install python3-torchvision)" ;;
@@ -68,6 +71,7 @@ expect() {
     dist) echo '^\| small-cnn' ;;
     scale) echo '^\| imagenet\.rlm \| mapped \|' ;;
     demo) echo 'report' ;;
+    dense-scenes) echo 'test multi-label' ;;
     gpu-check) echo '^check.sh --self-test: 0 failure' ;;
   esac
 }

@@ -39,7 +39,8 @@ import org.relabel4j.train.TrainConfig;
 import org.relabel4j.train.Trainer;
 
 /**
- * Training steps with ReLabel targets against one-hot targets: the same model, data, seed and step count, through
+ * Training steps with ReLabel targets (global, or global + dense S x S) against one-hot targets: the same model,
+ * data, seed and step count, through
  * the real {@link Trainer} (loader threads decoding JPEGs and, for ReLabel, pooling each crop's label map; the
  * forward, soft-target cross-entropy, backward and SGD step). One invocation trains one epoch of {@code steps}
  * batches on a fresh run directory (no validation, no checkpoint; model.pth is written at the end, in both modes).
@@ -61,7 +62,8 @@ public class TrainBench {
     @Param({"resnet18"})
     public String arch;
 
-    @Param({"onehot", "relabel"})
+    /** onehot, relabel (global LabelPooling targets), dense (global + S x S targets, data.relabel.dense). */
+    @Param({"onehot", "relabel", "dense"})
     public String targets;
 
     @Param({"224"})
@@ -79,6 +81,10 @@ public class TrainBench {
 
     @Param({"2"})
     public int workers;
+
+    /** compute.device: cpu, or cuda[:N] (ReLabel's targets then pooled on the device from the resident store). */
+    @Param({"cpu"})
+    public String device;
 
     Path root, store, out;
     int runs;
@@ -130,8 +136,9 @@ public class TrainBench {
         List<String> o = new ArrayList<>(List.of("model.arch=" + arch, "model.classes=1000",
                 "data.train=imagefolder:" + root.resolve("train"), "data.val=''", "data.image_size=" + size,
                 "optim.batch_size=" + batch, "optim.epochs=1", "optim.warmup.epochs=0", "optim.lr.init=0.01",
-                "util.out=" + out, "util.print_freq=1", "util.checkpoint_every=0", "compute.num_workers=" + workers, "compute.threads=" + threads));
-        if (targets.equals("relabel")) o.addAll(List.of("data.relabel.use=true", "data.relabel.path=" + store));
+                "util.out=" + out, "util.print_freq=1", "util.checkpoint_every=0", "compute.num_workers=" + workers, "compute.threads=" + threads, "compute.device=" + device));
+        if (!targets.equals("onehot")) o.addAll(List.of("data.relabel.use=true", "data.relabel.path=" + store));
+        if (targets.equals("dense")) o.add("data.relabel.dense=true");
         return new Trainer(TrainConfig.load(null, null, o), null, null).run(null);
     }
 

@@ -57,6 +57,14 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--gt-mix", paramLabel = "ALPHA", description = "target = ALPHA one-hot + (1 - ALPHA) pooled (data.relabel.gt_mix)")
     Double gtMix;
 
+    @Option(names = "--dense", description = "also train the dense logits before pooling on S x S LabelPooling "
+            + "targets (data.relabel.dense; with --labelmaps)")
+    boolean dense;
+
+    @Option(names = "--dense-weight", paramLabel = "W", description = "weight of the dense loss (data.relabel.dense_weight, "
+            + "default 0.5)")
+    Double denseWeight;
+
     @Option(names = "--arch", paramLabel = "NAME", description = "resnet18/34/50/101/152, small-cnn, or a TorchScript file (model.arch)")
     String arch;
 
@@ -123,6 +131,8 @@ final class TrainCommand implements Callable<Integer> {
             shortcut(overrides, "data.relabel.path", labelmaps);
         }
         shortcut(overrides, "data.relabel.gt_mix", gtMix);
+        if (dense) overrides.add("data.relabel.dense=true");
+        shortcut(overrides, "data.relabel.dense_weight", denseWeight);
         shortcut(overrides, "model.arch", arch);
         shortcut(overrides, "optim.epochs", epochs);
         shortcut(overrides, "optim.batch_size", batchSize);

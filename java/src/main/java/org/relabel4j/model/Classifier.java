@@ -27,6 +27,18 @@ public interface Classifier extends AutoCloseable {
      */
     Tensor forwardDense(Tensor images);
 
+    /**
+     * The logits and the dense logits of one pass through the network (for dense supervision, which trains both).
+     * The default runs {@link #forwardDense} and takes the logits as the mean over its positions (equal to pooling
+     * then a linear classifier); the built-in models pool their features for the logits exactly as {@link #forward}
+     * does and apply the head as a 1x1 convolution for the dense logits, and TorchScript students that return
+     * {@code (logits, dense)} give both as they are.
+     */
+    default LogitsAndDense forwardWithDense(Tensor images) {
+        Tensor dense = forwardDense(images);
+        return new LogitsAndDense(dense.mean(new long[] {2, 3}), dense);
+    }
+
     /** Train mode (batch-norm statistics updated, dropout on) or eval mode. */
     void train(boolean on);
 

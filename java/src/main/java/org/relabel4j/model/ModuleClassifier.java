@@ -146,6 +146,21 @@ public abstract class ModuleClassifier implements Classifier {
         return Scoped.call(() -> dense(featuresOf(images), head()));
     }
 
+    /**
+     * The features computed once; the logits as {@link #forward} computes them (global average pooling, then
+     * {@code fc}) and the dense logits as {@link #forwardDense} (fc as a 1x1 convolution). Both are differentiable
+     * in every parameter. The returned tensors belong to the caller's scope (see the class comment).
+     */
+    @Override
+    public LogitsAndDense forwardWithDense(Tensor images) {
+        check(images);
+        Tensor[] out = Scoped.callAll(() -> {
+            Tensor f = featuresOf(images);
+            return new Tensor[] {head().forward(torch.adaptive_avg_pool2d(f, 1, 1).flatten(1, -1)), dense(f, head())};
+        });
+        return new LogitsAndDense(out[0], out[1]);
+    }
+
     /** {@code fc} applied at every position of {@code features}: a 1x1 convolution with the head's weights. */
     static Tensor dense(Tensor features, LinearImpl fc) {
         Tensor w = fc.weight();

@@ -31,4 +31,25 @@ final class Scoped {
         }
         return out;
     }
+
+    /** {@link #call} for a computation with several results: each gets its own handle in the caller's scope. */
+    static Tensor[] callAll(Supplier<Tensor[]> body) {
+        Tensor[] out;
+        try (PointerScope inner = new PointerScope()) {
+            Tensor[] got = body.get();
+            out = new Tensor[got.length];
+            for (int i = 0; i < got.length; ++i) {
+                out[i] = new Tensor(got[i]);
+                out[i].retainReference();
+            }
+        }
+        PointerScope outer = PointerScope.getInnerScope();
+        if (outer != null) {
+            for (Tensor t : out) {
+                outer.attach(t);
+                t.releaseReference();
+            }
+        }
+        return out;
+    }
 }

@@ -50,6 +50,12 @@ import org.relabel4j.torch.Torch;
  *       [C,F,1,1], bias [C] or None)}: a backbone plus its classifier's weights. {@code forwardDense} applies the
  *       weights as a 1x1 convolution to the features; {@code forward} pools the features and applies them as a
  *       linear layer. (The annotator's fully convolutional teacher: no fine-tuning, the classifier as trained.)
+ *   <li>{@link Contract#LOGITS_AND_DENSE}: {@code forward(x)} returns a tuple {@code (logits [B,C], dense)}, the
+ *       dense logits as a map {@code [B,C,h,w]} or as patch tokens {@code [B,h*w,C]} (row-major positions, h = w;
+ *       e.g. a ViT wrapped to return its class-token logits and the head applied to every patch token, as
+ *       TokenLabeling trains them). {@code forward} is the first, {@code forwardDense} the second (tokens as the
+ *       map {@code [B,C,h,w]}), and {@link #forwardWithDense} both from one pass: the student contract of dense
+ *       supervision (docs/training.md has an example wrapper).
  *   <li>{@link Contract#DENSE_METHOD}: {@code forward(x)} returns logits {@code [B,C]} and the module has a method
  *       {@code forward_dense(x)} (exported with {@code @torch.jit.export}) returning {@code [B,C,h,w]}.
  *   <li>{@link Contract#FEATURES_METHOD}: {@code forward(x)} returns logits, the module has a method
@@ -60,7 +66,8 @@ import org.relabel4j.torch.Torch;
  *   <li>{@link Contract#LOGITS}: {@code forward(x)} returns logits {@code [B,C]} and nothing else is known:
  *       {@code forwardDense} throws UnsupportedOperationException saying what the module lacks.
  * </ol>
- * Auto-detection picks, from {@code forward}'s output: a tuple: BACKBONE; 4-D: DENSE_OUTPUT; 2-D: DENSE_METHOD if
+ * Auto-detection picks, from {@code forward}'s output: a tuple whose first value is 2-D: LOGITS_AND_DENSE; another
+ * tuple: BACKBONE; 4-D: DENSE_OUTPUT; 2-D: DENSE_METHOD if
  * {@code forward_dense} exists, else FEATURES_METHOD if {@code forward_features} and a head exist, else LOGITS.
  * Anything else fails to load with a message stating this contract.
  *
@@ -71,7 +78,7 @@ import org.relabel4j.torch.Torch;
  */
 public final class TorchScriptClassifier implements Classifier {
     /** How the module gives logits and dense logits; see the class comment. */
-    public enum Contract { DENSE_OUTPUT, BACKBONE, DENSE_METHOD, FEATURES_METHOD, LOGITS }
+    public enum Contract { DENSE_OUTPUT, BACKBONE, LOGITS_AND_DENSE, DENSE_METHOD, FEATURES_METHOD, LOGITS }
 
     /**
      * Load options.
@@ -190,7 +197,11 @@ public final class TorchScriptClassifier implements Classifier {
             }
             Contract found;
             long c;
-            if (out.isTuple()) {
+            if (out.isTuple() && logitsAndDense(out)) {
+                found = Contract.LOGITS_AND_DENSE;
+                Tensor[] ld = logitsAndDenseParts(file, out);
+                c = Tensors.shape(ld[0])[1];
+            } else if (out.isTuple()) {
                 found = Contract.BACKBONE;
                 Tensor[] fwb = backboneParts(file, out);
                 c = Tensors.shape(fwb[1])[0];
@@ -237,7 +248,7 @@ public final class TorchScriptClassifier implements Classifier {
             case LOGITS -> logits;
             case DENSE_METHOD -> logits && denseMethod;
             case FEATURES_METHOD -> logits && featuresMethod && head != null;
-            case DENSE_OUTPUT, BACKBONE -> false;  // only when forward's output says so
+            case DENSE_OUTPUT, BACKBONE, LOGITS_AND_DENSE -> false;  // only when forward's output says so
         };
         if (!ok)
             throw new IOException(file + ": cannot use contract " + forced + ": the module's forward output and "
@@ -266,6 +277,40 @@ public final class TorchScriptClassifier implements Classifier {
                     + "; expected [B,F,h,w], [C,F] (or [C,F,1,1]) and [C] or None");
         if (ws.length == 4) w = w.view(ws[0], ws[1]);
         return new Tensor[] {f, w, b};
+    }
+
+    /** A tuple whose first value is a 2-D tensor: (logits, dense) rather than (features, weight, bias). */
+    private static boolean logitsAndDense(IValue out) {
+        TupleElements e = out.toTuple().elements();
+        return e.size() >= 1 && e.get(0).isTensor() && e.get(0).toTensor().dim() == 2;
+    }
+
+    /** logits [B,C] and dense [B,C,h,w] (tokens [B,h*w,C] reshaped, h = w), checked. */
+    private static Tensor[] logitsAndDenseParts(Path file, IValue out) throws IOException {
+        TupleElements e = out.toTuple().elements();
+        if (e.size() != 2 || !e.get(1).isTensor())
+            throw new IOException(file + ": forward returned a tuple of " + e.size() + " values starting with logits; "
+                    + "expected (logits [B,C], dense [B,C,h,w] or tokens [B,h*w,C])");
+        Tensor logits = e.get(0).toTensor(), dense = e.get(1).toTensor();
+        long[] ls = Tensors.shape(logits), ds = Tensors.shape(dense);
+        if (ds.length == 4 && ds[0] == ls[0] && ds[1] == ls[1]) return new Tensor[] {logits, dense};
+        if (ds.length == 3 && ds[0] == ls[0] && ds[2] == ls[1]) {
+            long side = Math.round(Math.sqrt((double) ds[1]));
+            if (side * side != ds[1])
+                throw new IOException(file + ": forward returned tokens " + Arrays.toString(ds) + ": " + ds[1]
+                        + " tokens are not a square grid h x h (give the patch tokens only, without a class token)");
+            return new Tensor[] {logits, dense.transpose(1, 2).reshape(ds[0], ds[2], side, side)};
+        }
+        throw new IOException(file + ": forward returned logits " + Arrays.toString(ls) + " and dense "
+                + Arrays.toString(ds) + "; expected [B,C] and [B,C,h,w] or tokens [B,h*w,C] of the same B and C");
+    }
+
+    private Tensor[] logitsAndDenseOf(Tensor images) {
+        try {
+            return logitsAndDenseParts(file, run("forward", images));
+        } catch (IOException e) {
+            throw new IllegalStateException(e.getMessage(), e);
+        }
     }
 
     private static Tensor headWeight(JitModule m, String head) {
@@ -327,8 +372,17 @@ public final class TorchScriptClassifier implements Classifier {
                 Tensor[] fwb = parts(run("forward", images));
                 yield torch.linear(spatialMean(fwb[0]), fwb[1], optional(fwb[2]));
             }
+            case LOGITS_AND_DENSE -> logitsAndDenseOf(images)[0];
             default -> run("forward", images).toTensor();
         });
+    }
+
+    /** Both outputs of one pass: as the module returns them (LOGITS_AND_DENSE), else as {@link Classifier}'s default. */
+    @Override
+    public LogitsAndDense forwardWithDense(Tensor images) {
+        if (contract != Contract.LOGITS_AND_DENSE) return Classifier.super.forwardWithDense(images);
+        Tensor[] both = Scoped.callAll(() -> logitsAndDenseOf(images));
+        return new LogitsAndDense(both[0], both[1]);
     }
 
     @Override
@@ -336,6 +390,7 @@ public final class TorchScriptClassifier implements Classifier {
         return Scoped.call(() -> switch (contract) {
             case DENSE_OUTPUT -> run("forward", images).toTensor();
             case DENSE_METHOD -> run("forward_dense", images).toTensor();
+            case LOGITS_AND_DENSE -> logitsAndDenseOf(images)[1];
             case BACKBONE -> {
                 Tensor[] fwb = parts(run("forward", images));
                 yield conv1x1(fwb[0], fwb[1], fwb[2]);

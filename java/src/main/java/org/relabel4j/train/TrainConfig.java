@@ -256,6 +256,13 @@ public final class TrainConfig {
                 + number("data.relabel.gt_mix") + " are exclusive (the teacher's outputs are the whole target)");
         check(errors, !(number("data.relabel.gt_mix") != 0 && !bool("data.relabel.use")), "data.relabel.gt_mix "
                 + number("data.relabel.gt_mix") + " mixes the label into ReLabel targets: it needs data.relabel.use");
+        check(errors, !(bool("data.relabel.dense") && !bool("data.relabel.use")), "data.relabel.dense trains the "
+                + "dense logits on S x S LabelPooling targets of the label maps: it needs data.relabel.use");
+        check(errors, number("data.relabel.dense_weight") > 0 && Double.isFinite(number("data.relabel.dense_weight")),
+                "data.relabel.dense_weight must be finite and > 0, got " + get("data.relabel.dense_weight"));
+        check(errors, integer("data.relabel.dense_size") >= 0 && integer("data.relabel.dense_size") <= 256,
+                "data.relabel.dense_size must be in [0, 256] (0: the student's map size), got "
+                        + get("data.relabel.dense_size"));
         check(errors, "imagenet".equals(string("data.dataset")), "data.dataset must be 'imagenet' (the layout of "
                 + "data.data_path: train/ and val/ class folders), got " + get("data.dataset")
                 + "; for other datasets set data.train and data.val to a dataset SPEC");
@@ -285,6 +292,8 @@ public final class TrainConfig {
             check(errors, !(bool("data.relabel.use") && "value".equals(string("data.relabel.multilabel_target"))
                     && number("data.relabel.temperature") != 1), "data.relabel.temperature "
                     + number("data.relabel.temperature") + " has no meaning for data.relabel.multilabel_target value");
+            check(errors, !bool("data.relabel.dense"), "train.task multilabel and data.relabel.dense are exclusive "
+                    + "(dense supervision trains per-cell softmax targets)");
         } else {
             check(errors, threshold == 0, "data.relabel.threshold " + threshold + " needs train.task multilabel");
         }

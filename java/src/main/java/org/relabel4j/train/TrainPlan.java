@@ -61,9 +61,18 @@ public record TrainPlan(Data data, Model model, Targets targets, Optim optim, Lr
      *
      * @param residency how the CPU loader holds the store's records ({@code data.relabel.residency}: mapped,
      *     mapped-readahead or ram; see {@code LabelMapStore.Residency})
+     * @param dense dense S x S supervision of the pre-pool logits (null: the global target only)
      */
     public record Relabel(String mode, double temperature, String boxOrder, double gtMix, boolean allowMissing,
-            String residency) {}
+            String residency, Dense dense) {}
+
+    /**
+     * Dense LabelPooling supervision ({@code data.relabel.dense*}).
+     *
+     * @param weight the dense loss's weight next to the global one
+     * @param size S of the S x S targets; 0: the student's dense map size, probed when the run starts
+     */
+    public record Dense(double weight, int size) {}
 
     /** The teacher of knowledge distillation ({@code kd.*}). */
     public record Distill(String teacherArch, String teacherCheckpoint, double temperature) {}
@@ -117,7 +126,9 @@ public record TrainPlan(Data data, Model model, Targets targets, Optim optim, Lr
     private static Targets targets(TrainConfig c, int epochs, long seed) {
         Relabel relabel = c.bool("data.relabel.use") ? new Relabel(c.string("data.relabel.mode"),
                 c.number("data.relabel.temperature"), c.string("data.relabel.box_order"), c.number("data.relabel.gt_mix"),
-                c.bool("data.relabel.allow_missing"), c.string("data.relabel.residency")) : null;
+                c.bool("data.relabel.allow_missing"), c.string("data.relabel.residency"), c.bool("data.relabel.dense")
+                        ? new Dense(c.number("data.relabel.dense_weight"), c.integer("data.relabel.dense_size")) : null)
+                : null;
         Distill kd = c.bool("kd.use") ? new Distill(c.string("kd.teacher_arch"), c.string("kd.teacher_checkpoint"),
                 c.number("kd.temperature")) : null;
         CutMix cutmix = new CutMix(c.number("data.cutmix.prob"), c.number("data.cutmix.beta"),

@@ -25,6 +25,7 @@ import org.relabel4j.ops.LabelPooling;
 import org.relabel4j.store.LabelMapStore;
 import org.relabel4j.torch.Devices;
 import org.relabel4j.train.objective.Autocast;
+import org.relabel4j.train.objective.DenseTargetObjective;
 import org.relabel4j.train.objective.Distillation;
 import org.relabel4j.train.objective.Objective;
 import org.relabel4j.train.objective.SoftTargetObjective;
@@ -34,6 +35,7 @@ import org.relabel4j.train.optim.Optimizer;
 import org.relabel4j.train.optim.Sgd;
 import org.relabel4j.data.MultiLabelDataset;
 import org.relabel4j.train.objective.MultiLabelBce;
+import org.relabel4j.train.targets.LoaderDenseTargets;
 import org.relabel4j.train.targets.LoaderPooledTargets;
 import org.relabel4j.train.targets.MultiHotTargets;
 import org.relabel4j.train.targets.MultiLabelPooledTargets;
@@ -63,6 +65,8 @@ final class TrainSetup implements AutoCloseable {
     /** fp16's dynamic loss scaling (disabled otherwise). */
     final GradScaler scaler;
     final Loader loader;
+    /** S of the dense S x S targets (0: dense supervision off). */
+    final int denseSize;
     /** The store's records on the device (null unless ReLabel pools on a GPU); for the log's device name. */
     final Tensor records;
     private final TrainListener listener;
@@ -90,6 +94,7 @@ final class TrainSetup implements AutoCloseable {
             classes = classes();
             checkAutocast();
             model = opened(student());
+            denseSize = denseSize();
             teacher = plan.targets().kd() == null ? null : teacher();
             optimizer = opened(optimizer(model));
             records = store != null && plan.targets().relabel() != null && device.is_cuda()
@@ -192,9 +197,51 @@ final class TrainSetup implements AutoCloseable {
         if (t.multilabel() != null) return multiLabelObjective();
         if (t.kd() != null) return new Distillation(teacher, t.kd().temperature(), autocast);
         TargetSource source = t.relabel() == null ? new OneHotTargets()
-                : records != null ? new ResidentPooledTargets(pooling(), records, store.format()) : new LoaderPooledTargets();
+                : records != null ? new ResidentPooledTargets(pooling(1), records, store.format()) : new LoaderPooledTargets();
         double gtMix = t.relabel() == null ? 0 : t.relabel().gtMix();
-        return new SoftTargetObjective(TargetPipeline.of(source, gtMix, t.labelSmoothing(), t.cutmix()));
+        TargetPipeline global = TargetPipeline.of(source, gtMix, t.labelSmoothing(), t.cutmix());
+        if (denseSize == 0) return new SoftTargetObjective(global);
+        TargetSource dense = records != null ? new ResidentPooledTargets(pooling(denseSize), records, store.format())
+                : new LoaderDenseTargets();
+        return new DenseTargetObjective(global, TargetPipeline.of(dense, gtMix, t.labelSmoothing(), t.cutmix()),
+                t.relabel().dense().weight());
+    }
+
+    /**
+     * S of the dense targets: the side of the student's dense logits for a training crop (probed once, in eval
+     * mode, without gradients, on a zero image), which data.relabel.dense_size must equal when set; 0 when dense
+     * supervision is off.
+     */
+    private int denseSize() {
+        TrainPlan.Relabel r = plan.targets().relabel();
+        if (r == null || r.dense() == null) return 0;
+        int size = plan.data().imageSize();
+        long[] shape;
+        model.train(false);
+        try (org.bytedeco.javacpp.PointerScope scope = new org.bytedeco.javacpp.PointerScope();
+                org.bytedeco.pytorch.NoGradGuard noGrad = new org.bytedeco.pytorch.NoGradGuard()) {
+            Tensor zeros = torch.zeros(new long[] {1, 3, size, size},
+                    new org.bytedeco.pytorch.TensorOptions(device).dtype(new org.bytedeco.pytorch.ScalarTypeOptional(
+                            ScalarType.Float)));
+            shape = org.relabel4j.torch.Tensors.shape(model.forwardWithDense(zeros).dense());
+        } catch (UnsupportedOperationException e) {
+            throw new IllegalArgumentException("data.relabel.dense needs a student with dense logits [B,C,h,w]: "
+                    + e.getMessage(), e);
+        } finally {
+            model.train(true);
+        }
+        if (shape.length != 4 || shape[2] != shape[3] || shape[2] < 1 || shape[2] > 256)
+            throw new IllegalArgumentException("data.relabel.dense: " + model.name() + " gives dense logits "
+                    + java.util.Arrays.toString(shape) + " for " + size + " x " + size + " crops; the S x S targets "
+                    + "need a square map of side 1 to 256");
+        int s = (int) shape[2], want = r.dense().size();
+        if (want != 0 && want != s)
+            throw new IllegalArgumentException("data.relabel.dense_size " + want + " does not match the student: "
+                    + model.name() + " gives " + s + " x " + s + " dense logits for data.image_size " + size
+                    + " (set data.relabel.dense_size to " + s + ", or 0 to take the student's map size)");
+        listener.log(String.format(Locale.ROOT, "dense supervision: %d x %d LabelPooling targets of the %s's %d x %d "
+                + "dense logits, weight %s", s, s, model.name(), s, s, r.dense().weight()));
+        return s;
     }
 
     /**
@@ -209,7 +256,7 @@ final class TrainSetup implements AutoCloseable {
         MultiHotTargets multiHot = new MultiHotTargets(ml, classes);
         TargetSource source = multiHot;
         if (t.relabel() != null) {
-            TargetSource pooled = records != null ? new ResidentPooledTargets(pooling(), records, store.format())
+            TargetSource pooled = records != null ? new ResidentPooledTargets(pooling(1), records, store.format())
                     : new LoaderPooledTargets();
             MultiLabelPooledTargets.Kind kind = t.multilabel().target().equals("value")
                     ? MultiLabelPooledTargets.Kind.VALUE : MultiLabelPooledTargets.Kind.SIGMOID;
@@ -228,14 +275,14 @@ final class TrainSetup implements AutoCloseable {
                 plan.compute().device(), listener::log);
     }
 
-    /** The LabelPooling of data.relabel.* (softmax targets, 1x1). */
-    private LabelPooling pooling() {
+    /** The LabelPooling of data.relabel.* (softmax targets, S x S: 1 for the global targets). */
+    private LabelPooling pooling(int outputSize) {
         TrainPlan.Relabel r = plan.targets().relabel();
         if (plan.targets().multilabel() != null)  // the raw pooled scores; MultiLabelPooledTargets makes the targets
-            return LabelPooling.builder(classes).softmax(false).mode(LabelPooling.Mode.LOGITS)
+            return LabelPooling.builder(classes).softmax(false).mode(LabelPooling.Mode.LOGITS).outputSize(outputSize)
                     .boxOrder(r.boxOrder().equals("official") ? LabelPooling.BoxOrder.OFFICIAL : LabelPooling.BoxOrder.CORRECT)
                     .warnings(m -> {}).build();
-        return LabelPooling.builder(classes).softmax(true)
+        return LabelPooling.builder(classes).softmax(true).outputSize(outputSize)
                 .mode(r.mode().equals("probs") ? LabelPooling.Mode.PROBS : LabelPooling.Mode.LOGITS)
                 .boxOrder(r.boxOrder().equals("official") ? LabelPooling.BoxOrder.OFFICIAL : LabelPooling.BoxOrder.CORRECT)
                 .temperature((float) r.temperature()).warnings(listener::log).build();
@@ -262,7 +309,8 @@ final class TrainSetup implements AutoCloseable {
                 .seed(plan.compute().seed()).shuffle(true).dropLast(true)
                 .shard(plan.compute().rank(), plan.compute().worldSize()).log(listener::log).info(listener::log);
         TrainPlan.Relabel r = plan.targets().relabel();
-        if (r != null) lb.labelMaps(store, records != null ? null : pooling(), r.allowMissing());
+        if (r != null) lb.labelMaps(store, records != null ? null : pooling(1), r.allowMissing());
+        if (denseSize > 0 && records == null) lb.densePooling(pooling(denseSize));
         Loader built = lb.build();
         if (built.batchesPerEpoch() == 0) {
             built.close();

@@ -78,6 +78,11 @@ class ConfigKeysTest {
         CHANGES.put("data.relabel.multilabel_target", to("value", "train.task=multilabel", "data.relabel.use=true",
                 "data.relabel.path=maps.rlm"));
         CHANGES.put("data.relabel.threshold", to("0.5", "train.task=multilabel"));
+        CHANGES.put("data.relabel.dense", to("true", RELABEL));
+        CHANGES.put("data.relabel.dense_weight", to("1.0", "data.relabel.use=true", "data.relabel.path=maps.rlm",
+                "data.relabel.dense=true"));
+        CHANGES.put("data.relabel.dense_size", to("7", "data.relabel.use=true", "data.relabel.path=maps.rlm",
+                "data.relabel.dense=true"));
         CHANGES.put("data.label_cleaning.use", to("true", "data.relabel.path=maps.rlm"));
         CHANGES.put("optim.optimizer", to("adamw"));
         CHANGES.put("optim.epochs", to("90"));
@@ -171,6 +176,11 @@ class ConfigKeysTest {
                 "data.relabel.use"},
             {"kd.use=true", "kd.teacher_arch=small-cnn", "data.relabel.gt_mix=0.5", "data.relabel.gt_mix"},
             {"data.relabel.gt_mix=0.5", "needs data.relabel.use"},
+            {"data.relabel.dense=true", "needs data.relabel.use"},
+            {"data.relabel.use=true", "data.relabel.path=m.rlm", "data.relabel.dense=true", "data.relabel.dense_weight=0",
+                "data.relabel.dense_weight"},
+            {"data.relabel.use=true", "data.relabel.path=m.rlm", "data.relabel.dense=true", "data.relabel.dense_size=-1",
+                "data.relabel.dense_size"},
             {"data.dataset=imagenet21k", "data.dataset"},
             {"kd.use=true", "kd.teacher_arch"},
             {"train.task=multilabel", "optim.label_smoothing=0.1", "optim.label_smoothing"},
@@ -180,6 +190,8 @@ class ConfigKeysTest {
             {"train.task=multilabel", "data.relabel.use=true", "data.relabel.path=m.rlm",
                 "data.relabel.multilabel_target=value", "data.relabel.temperature=2", "data.relabel.temperature"},
             {"data.relabel.threshold=0.5", "needs train.task multilabel"},
+            {"train.task=multilabel", "data.relabel.use=true", "data.relabel.path=m.rlm", "data.relabel.dense=true",
+                "data.relabel.dense are exclusive"},
             {"train.task=multi", "train.task"},
         };
         for (String[] b : bad) {

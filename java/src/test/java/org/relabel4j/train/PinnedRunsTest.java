@@ -86,6 +86,10 @@ class PinnedRunsTest {
         kd.addAll(cutmix);
         r.put("kd_cutmix", kd);
         r.put("label_cleaning", List.of("data.label_cleaning.use=true", store));
+        List<String> dense = new ArrayList<>(List.of("data.relabel.use=true", store, "data.relabel.dense=true",
+                "data.relabel.gt_mix=0.3"));
+        dense.addAll(cutmix);
+        r.put("relabel_dense_gt_mix_cutmix", dense);
         return r;
     }
 

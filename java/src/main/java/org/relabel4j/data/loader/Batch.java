@@ -9,20 +9,21 @@ import org.relabel4j.nd.NdArray;
  * {@code [B,3,S,S]} (normalization left to the device); {@code boxes}: float32 {@code [B,4]} crop boxes
  * (x1, y1, x2, y2 normalized to the image); {@code flips}: uint8 {@code [B]}; {@code labels}: int64 {@code [B]};
  * {@code recordIndices}: int64 {@code [B]}, the label-map store record of each sample (-1 without a store or a
- * map); {@code targets}: float32 {@code [B,C]} LabelPooling targets when the loader pools on the CPU, else null.
+ * map); {@code targets}: float32 {@code [B,C]} LabelPooling targets when the loader pools on the CPU, else null;
+ * {@code denseTargets}: float32 {@code [B,C,S,S]} LabelPooling targets when the loader also pools dense ones.
  * {@code B} may be smaller than the batch size for the last batch or when corrupt images were skipped. Closing a
  * batch recycles its image buffer.
  */
 public final class Batch implements AutoCloseable {
     private final int epoch, index, skipped;
     private final List<String> keys;
-    private final NdArray images, boxes, flips, labels, recordIndices, targets;
+    private final NdArray images, boxes, flips, labels, recordIndices, targets, denseTargets;
     private final long decodeNanos, labelNanos;
     private final Consumer<Batch> recycler;
     private boolean closed;
 
     Batch(int epoch, int index, List<String> keys, NdArray images, NdArray boxes, NdArray flips, NdArray labels,
-            NdArray recordIndices, NdArray targets, int skipped, long decodeNanos, long labelNanos,
+            NdArray recordIndices, NdArray targets, NdArray denseTargets, int skipped, long decodeNanos, long labelNanos,
             Consumer<Batch> recycler) {
         this.epoch = epoch;
         this.index = index;
@@ -33,6 +34,7 @@ public final class Batch implements AutoCloseable {
         this.labels = labels;
         this.recordIndices = recordIndices;
         this.targets = targets;
+        this.denseTargets = denseTargets;
         this.skipped = skipped;
         this.decodeNanos = decodeNanos;
         this.labelNanos = labelNanos;
@@ -82,6 +84,15 @@ public final class Batch implements AutoCloseable {
     public NdArray targets() {
         if (closed) throw new IllegalStateException("batch " + index + " is closed: its target buffer was recycled");
         return targets;
+    }
+
+    /**
+     * The S x S LabelPooling targets {@code [B,C,S,S]} ({@code Loader.Builder.densePooling}), or null; valid until
+     * {@link #close()}.
+     */
+    public NdArray denseTargets() {
+        if (closed) throw new IllegalStateException("batch " + index + " is closed: its target buffer was recycled");
+        return denseTargets;
     }
 
     /** Samples of this batch skipped as unreadable. */

@@ -61,6 +61,8 @@ public final class Loader implements AutoCloseable {
     private final Pixels pixels;
     private final LabelMapStore store;
     private final LabelPooling pooling;
+    /** S x S targets pooled next to the global ones (null: none). */
+    private final LabelPooling densePooling;
     private final int[] recordOf;  // per dataset sample: store record, or -1
     private final Consumer<String> log;
     private final ExecutorService pool;
@@ -84,6 +86,7 @@ public final class Loader implements AutoCloseable {
         this.pixels = b.pixels;
         this.store = b.store;
         this.pooling = b.pooling;
+        this.densePooling = b.densePooling;
         this.log = b.log;
         this.recordOf = store == null ? null : alignLabelMaps(dataset, store, b.allowMissingLabelMaps);
         if (store != null && pooling != null)
@@ -93,6 +96,10 @@ public final class Loader implements AutoCloseable {
         if (pooling != null && store != null && pooling.classes() != store.format().classes())
             throw new IllegalArgumentException("the LabelPooling has " + pooling.classes() + " classes but the store "
                     + store.path() + " holds " + store.format().classes());
+        if (densePooling != null && (store == null || densePooling.classes() != store.format().classes()))
+            throw new IllegalArgumentException(store == null ? "dense targets need label maps (labelMaps(store, ...))"
+                    : "the dense LabelPooling has " + densePooling.classes() + " classes but the store " + store.path()
+                    + " holds " + store.format().classes());
         if (pooling != null && dataset.classes().size() > pooling.classes())
             throw new IllegalArgumentException("the dataset has " + dataset.classes().size() + " classes but the "
                     + "LabelPooling only " + pooling.classes());
@@ -308,11 +315,15 @@ public final class Loader implements AutoCloseable {
         NdArray flipArray = NdArray.of(Arrays.copyOf(flips, n));
         NdArray labelArray = NdArray.of(Arrays.copyOf(labels, n));
         NdArray recordArray = NdArray.of(Arrays.copyOf(records, n));
-        NdArray targets = null;
+        NdArray targets = null, denseTargets = null;
         long t2 = System.nanoTime();
-        if (store != null && pooling != null && n > 0) {
+        if (store != null && (pooling != null || densePooling != null) && n > 0) {
             try {
-                targets = targets(recordArray, labelArray, boxArray, flipArray, full.targets().view(n));
+                if (pooling != null)
+                    targets = targets(pooling, recordArray, labelArray, boxArray, flipArray, full.targets().view(n));
+                if (densePooling != null)
+                    denseTargets = targets(densePooling, recordArray, labelArray, boxArray, flipArray,
+                            full.denseTargets().view(n));
             } catch (IllegalArgumentException e) {  // the native check of a record's class ids: name the store
                 recycle(full);
                 java.util.regex.Matcher m = java.util.regex.Pattern.compile("of map (\\d+) ").matcher(e.getMessage());
@@ -325,12 +336,12 @@ public final class Loader implements AutoCloseable {
         }
         long t3 = System.nanoTime();
         labelNanos.addAndGet(t3 - t2);
-        return new Batch(epoch, b, keys, images, boxArray, flipArray, labelArray, recordArray, targets, skippedHere,
-                t1 - t0, t3 - t2, ignored -> recycle(full));
+        return new Batch(epoch, b, keys, images, boxArray, flipArray, labelArray, recordArray, targets, denseTargets,
+                skippedHere, t1 - t0, t3 - t2, ignored -> recycle(full));
     }
 
     /** The native buffers of one batch, recycled when the consumer closes the batch. */
-    private record Buffers(NdArray images, NdArray targets) {}
+    private record Buffers(NdArray images, NdArray targets, NdArray denseTargets) {}
 
     /** Buffers for a whole batch: ones a closed batch handed back, else new ones. */
     private Buffers takeBuffers() {
@@ -339,7 +350,9 @@ public final class Loader implements AutoCloseable {
         int s = transform.size();
         NdArray images = NdArray.zeros(pixels == Pixels.FLOAT32 ? DType.FLOAT32 : DType.UINT8, batchSize, 3, s, s);
         NdArray targets = store != null && pooling != null ? NdArray.zeros(DType.FLOAT32, pooling.outputShape(batchSize)) : null;
-        return new Buffers(images, targets);
+        NdArray dense = store != null && densePooling != null
+                ? NdArray.zeros(DType.FLOAT32, densePooling.outputShape(batchSize)) : null;
+        return new Buffers(images, targets, dense);
     }
 
     private void recycle(Buffers full) {
@@ -347,7 +360,8 @@ public final class Loader implements AutoCloseable {
     }
 
     /** LabelPooling targets pooled in place from the store into out; samples without a map get their one-hot label. */
-    private NdArray targets(NdArray records, NdArray labels, NdArray boxes, NdArray flips, NdArray out) {
+    private NdArray targets(LabelPooling pooling, NdArray records, NdArray labels, NdArray boxes, NdArray flips,
+            NdArray out) {
         int n = (int) records.numel();
         boolean allPresent = true;
         for (int i = 0; i < n; ++i) allPresent &= records.getLong(i) >= 0;
@@ -411,7 +425,7 @@ public final class Loader implements AutoCloseable {
         private boolean shuffle = true, dropLast = false, strict = false, allowMissingLabelMaps = false;
         private Pixels pixels = Pixels.FLOAT32;
         private LabelMapStore store;
-        private LabelPooling pooling;
+        private LabelPooling pooling, densePooling;
         private Consumer<String> log = m -> System.getLogger("org.relabel4j.data").log(System.Logger.Level.WARNING, m);
         private Consumer<String> info = m -> System.getLogger("org.relabel4j.data").log(System.Logger.Level.INFO, m);
 
@@ -482,6 +496,16 @@ public final class Loader implements AutoCloseable {
             this.store = Objects.requireNonNull(store, "store");
             this.pooling = pooling;
             this.allowMissingLabelMaps = allowMissing;
+            return this;
+        }
+
+        /**
+         * Also pool every crop's dense {@code [B,C,S,S]} target with {@code dense} (its output size S > 1) from the
+         * store of {@link #labelMaps} ({@link Batch#denseTargets()}; a sample without a map gets its one-hot label
+         * in every cell): the S x S LabelPooling targets of dense (token) supervision. Null: none.
+         */
+        public Builder densePooling(LabelPooling dense) {
+            this.densePooling = dense;
             return this;
         }
 

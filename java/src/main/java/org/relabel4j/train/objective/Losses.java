@@ -7,7 +7,10 @@ import org.bytedeco.pytorch.Tensor;
 public final class Losses {
     private Losses() {}
 
-    /** Soft-target cross-entropy: mean over the batch of -sum_c targets[b,c] * log_softmax(logits)[b,c]. */
+    /**
+     * Soft-target cross-entropy: mean over the batch of -sum_c targets[b,c] * log_softmax(logits)[b,c]. For dense
+     * logits and targets {@code [B,C,h,w]} the mean runs over the batch and the positions.
+     */
     public static Tensor softTargetCrossEntropy(Tensor logits, Tensor targets) {
         return logits.log_softmax(1).mul(targets).sum(1).mean().neg();
     }

@@ -30,10 +30,16 @@ public record CutMix(double prob, double beta, int offEpochs, int epochs, long s
         return mix;
     }
 
-    /** The batch's targets mixed by its {@link StepBatch#mix()} (unchanged when the step does not mix). */
+    /**
+     * The batch's targets mixed by its {@link StepBatch#mix()} (unchanged when the step does not mix): {@code [B,C]}
+     * targets by area ({@link #mixTargets}), dense {@code [B,C,S,S]} targets cell by cell ({@link #mixCells}).
+     */
     @Override
     public Tensor apply(Tensor targets, StepBatch batch) {
-        return batch.mix() == null ? targets : mixTargets(targets, batch.mix());
+        if (batch.mix() == null) return targets;
+        if (targets.dim() != 4) return mixTargets(targets, batch.mix());
+        long[] image = org.relabel4j.torch.Tensors.shape(batch.images());
+        return mixCells(targets, batch.mix(), (int) image[2], (int) image[3]);
     }
 
     @Override
@@ -78,6 +84,38 @@ public record CutMix(double prob, double beta, int offEpochs, int epochs, long s
     public static Tensor mixTargets(Tensor targets, Mix m) {
         Tensor index = StepBatch.toDeviceOf(NdArray.of(m.perm()), targets);
         return targets.mul(new Scalar(m.lambda())).add(targets.index_select(0, index), new Scalar(1 - m.lambda()));
+    }
+
+    /**
+     * MixToken's rule for dense targets {@code [B,C,S,S]} of images {@code h x w}: cell (y, x) covers rows [y h / S,
+     * (y + 1) h / S) and columns [x w / S, (x + 1) w / S) of the image, and takes the pasted image's target of the
+     * same cell by the fraction f of the cell the box covers: {@code (1 - f) t[i,:,y,x] + f t[perm[i],:,y,x]}. A cell
+     * inside the box takes the other image's target, a cell outside keeps its own (with a box on the cell grid, as
+     * MixToken samples it, every cell is one or the other); a cell the box's edge crosses is mixed by area. The
+     * fractions sum to the box's area, so the cells mix by the same lambda as the global target.
+     */
+    public static Tensor mixCells(Tensor targets, Mix m, int h, int w) {
+        long[] shape = org.relabel4j.torch.Tensors.shape(targets);
+        int sh = (int) shape[2], sw = (int) shape[3];
+        float[] f = cellFractions(m, h, w, sh, sw);
+        Tensor fraction = StepBatch.toDeviceOf(NdArray.of(f, 1, 1, sh, sw), targets);
+        Tensor index = StepBatch.toDeviceOf(NdArray.of(m.perm()), targets);
+        return targets.mul(fraction.neg().add(new Scalar(1))).add(targets.index_select(0, index).mul(fraction));
+    }
+
+    /** The fraction of each of the sh x sw cells of an h x w image that the mix's box covers, row-major. */
+    public static float[] cellFractions(Mix m, int h, int w, int sh, int sw) {
+        float[] f = new float[sh * sw];
+        for (int y = 0; y < sh; ++y) {
+            double y0 = (double) y * h / sh, y1 = (double) (y + 1) * h / sh;
+            double dy = Math.max(0, Math.min(y1, m.r2()) - Math.max(y0, m.r1()));
+            for (int x = 0; x < sw; ++x) {
+                double x0 = (double) x * w / sw, x1 = (double) (x + 1) * w / sw;
+                double dx = Math.max(0, Math.min(x1, m.c2()) - Math.max(x0, m.c1()));
+                f[y * sw + x] = (float) (dy * dx / ((y1 - y0) * (x1 - x0)));
+            }
+        }
+        return f;
     }
 
     /** Beta(a, a) from two Gamma(a) draws. */

@@ -5,7 +5,8 @@ import org.bytedeco.pytorch.Tensor;
 
 /**
  * {@code data.relabel.gt_mix}: the ReLabel target blended with the image label, {@code alpha * onehot(y) + (1 -
- * alpha) * t}. alpha 0 (the paper) leaves the targets as they are; 1 trains on the label alone.
+ * alpha) * t}. alpha 0 (the paper) leaves the targets as they are; 1 trains on the label alone. Dense targets
+ * {@code [B,C,S,S]} get the label blended into every cell.
  */
 public record GtMix(double alpha) implements TargetTransform {
     public GtMix {
@@ -15,7 +16,9 @@ public record GtMix(double alpha) implements TargetTransform {
     @Override
     public Tensor apply(Tensor targets, StepBatch batch) {
         if (alpha == 0) return targets;
-        return mix(targets, OneHotTargets.of(batch.labels(), batch.classes()), alpha);
+        Tensor oneHot = OneHotTargets.of(batch.labels(), batch.classes());
+        if (targets.dim() == 4) oneHot = oneHot.view(oneHot.size(0), oneHot.size(1), 1, 1);  // every cell of a dense target
+        return mix(targets, oneHot, alpha);
     }
 
     @Override

@@ -12,7 +12,9 @@ import org.relabel4j.ops.MapFormat;
 /**
  * ReLabel's LabelPooling targets pooled on the device from the label-map store resident there (a uint8 {@code
  * [N, recordSize]} tensor, uploaded once; per batch only boxes, flips and record indices travel): the GPU path,
- * where the loader pools nothing. Samples without a map (record index -1) get their one-hot label.
+ * where the loader pools nothing. Samples without a map (record index -1) get their one-hot label. With a pooling of
+ * output size S > 1 the targets are the dense {@code [B,C,S,S]} ones (the gather op with S > 1), pooled on the
+ * device as well.
  */
 public final class ResidentPooledTargets implements TargetSource {
     private final LabelPooling pooling;
@@ -44,6 +46,10 @@ public final class ResidentPooledTargets implements TargetSource {
                 StepBatch.toDeviceOf(b.boxes(), records), StepBatch.toDeviceOf(b.flips(), records));
         Tensor m = StepBatch.toDeviceOf(mask, records);
         Tensor oneHot = OneHotTargets.of(batch.labels(), batch.classes());
+        if (pooling.outputSize() > 1) {  // dense targets: the label in every cell
+            m = m.view(-1, 1, 1, 1);
+            oneHot = oneHot.view(oneHot.size(0), oneHot.size(1), 1, 1);
+        }
         return pooled.mul(m.neg().add(new Scalar(1))).add(oneHot.mul(m));
     }
 
