@@ -1,0 +1,331 @@
+package org.relabel4j.store;
+
+import java.io.Closeable;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.LongConsumer;
+import java.util.zip.CRC32C;
+import org.bytedeco.javacpp.BytePointer;
+import org.bytedeco.javacpp.LongPointer;
+import org.bytedeco.javacpp.Pointer;
+import org.relabel4j.cuda.CudaBuffer;
+import org.relabel4j.jni.NativeStatus;
+import org.relabel4j.jni.RelabelNative;
+import org.relabel4j.nd.DType;
+import org.relabel4j.nd.NdArray;
+import org.relabel4j.ops.MapFormat;
+import org.relabel4j.ops.MapRecords;
+
+/**
+ * A finished label-map store (docs/store-format.md), memory-mapped read-only. Record access is O(1), key lookup a
+ * binary search over the key index, and {@link #records()} hands the records to the native LabelPooling in place
+ * (no copy; files above 2 GB included). Opening checks the header, the region bounds and the checksums of the CRC
+ * array, index and metadata; {@link #verify} checks every record, {@link #map} the record it decodes. Safe for
+ * concurrent readers; a store being written is invisible until its writer renames it into place.
+ *
+ * <p>While open, the store holds a shared lock on its file that this library's writers respect (they refuse to
+ * replace a store that is open; see {@link LabelMapStoreWriter}), and every read of records through this class
+ * first checks that no other program truncated or rewrote the file in place ({@link #checkUnchanged()}: one
+ * fstat), so that such a change ends the read with a {@link StoreChangedException} instead of a fault of the
+ * process on a page the truncation cut off. docs/reliability.md lists what is checked where.
+ */
+public final class LabelMapStore implements Closeable {
+    private final Path path;
+    private final StoreHeader header;
+    private final RecordCodec codec;
+    private final KeyIndex index;
+    private final String metadataJson;
+    private final StoreLock lock;
+    private final long modified;
+    private Pointer base;
+    private final long size;
+
+    private LabelMapStore(Path path, StoreLock lock, long modified, Pointer base, long size, StoreHeader header,
+            KeyIndex index, String metadataJson) {
+        this.path = path;
+        this.lock = lock;
+        this.modified = modified;
+        this.base = base;
+        this.size = size;
+        this.header = header;
+        this.codec = new RecordCodec(header.format());
+        this.index = index;
+        this.metadataJson = metadataJson;
+    }
+
+    /**
+     * Opens and checks a store; errors name the file and what is wrong with it. Waits (up to 10 s) while a writer
+     * holds the file exclusively, which it does only while renaming a new store over it.
+     */
+    public static LabelMapStore open(Path path) throws IOException {
+        if (Files.isDirectory(path)) throw new StoreException(path, "is a directory, not a label-map store");
+        StoreLock lock = StoreLock.shared(path);
+        Pointer base = new Pointer();
+        long size;
+        try (LongPointer sizeOut = new LongPointer(1)) {
+            if (RelabelNative.relabel_file_map_fd(lock.fd(), base, sizeOut) != RelabelNative.OK) {
+                String why = RelabelNative.lastError().replaceAll(" ?file descriptor \\d+", "");
+                lock.close();
+                throw new StoreException(path, why);
+            }
+            size = sizeOut.get();
+        }
+        long modified;
+        try {
+            long[] stat = lock.stat();
+            if (stat[0] != size)
+                throw new StoreChangedException(path, "changed size while being opened (" + size + " -> " + stat[0]
+                        + " bytes): another program is writing it in place");
+            modified = stat[1];
+        } catch (IOException | RuntimeException e) {
+            RelabelNative.relabel_file_unmap(base, size);
+            lock.close();
+            throw e;
+        }
+        try {
+            ByteBuffer head = region(base, 0, Math.min(size, StoreHeader.SIZE));
+            StoreHeader h = StoreHeader.decode(path, head, size);
+            h.checkRegions(path, size);
+            checkCrc(path, "CRC array", region(base, h.crcOffset(), 4 * h.count()), h.crcOfCrcs());
+            ByteBuffer indexRegion = region(base, h.indexOffset(), h.indexSize());
+            checkCrc(path, "key index", indexRegion, h.indexCrc());
+            ByteBuffer meta = region(base, h.metaOffset(), h.metaSize());
+            checkCrc(path, "metadata", meta, h.metaCrc());
+            byte[] json = new byte[meta.remaining()];
+            meta.duplicate().get(json);
+            KeyIndex index = KeyIndex.of(path, indexRegion, h.count());
+            return new LabelMapStore(path, lock, modified, base, size, h, index, new String(json, StandardCharsets.UTF_8));
+        } catch (IOException | RuntimeException e) {
+            RelabelNative.relabel_file_unmap(base, size);
+            lock.close();
+            throw e;
+        }
+    }
+
+    /** A little-endian view of [offset, offset + length) of the mapping (at most 2 GiB). */
+    private static ByteBuffer region(Pointer base, long offset, long length) {
+        if (length > Integer.MAX_VALUE) throw new IllegalStateException("region above 2 GiB");
+        if (length == 0) return ByteBuffer.allocate(0).order(ByteOrder.LITTLE_ENDIAN);
+        // a pointer at base + offset: JavaCPP's buffers start at the pointer's address, not at its position
+        return new BytePointer(base).getPointer(offset).limit(length).asByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
+    }
+
+    private static void checkCrc(Path path, String what, ByteBuffer region, int expected) throws StoreException {
+        CRC32C crc = new CRC32C();
+        crc.update(region.duplicate());
+        if ((int) crc.getValue() != expected)
+            throw new StoreException(path, String.format("%s checksum mismatch (stored %08x, computed %08x): the file is "
+                    + "corrupt", what, expected, (int) crc.getValue()));
+    }
+
+    public Path path() {
+        return path;
+    }
+
+    public MapFormat format() {
+        return header.format();
+    }
+
+    /** Number of records. */
+    public long size() {
+        return header.count();
+    }
+
+    public long recordSize() {
+        return header.recordSize();
+    }
+
+    /** Bytes of the whole file. */
+    public long fileSize() {
+        return size;
+    }
+
+    /** The metadata JSON object (teacher, command line, date, format, ...). */
+    public String metadataJson() {
+        return metadataJson;
+    }
+
+    /** The key of a record (its image path relative to the dataset root, without extension). */
+    public String key(long record) {
+        checkRecord(record);
+        return index.key(record);
+    }
+
+    /** The record holding {@code key}, or -1. */
+    public long find(String key) {
+        return index.find(key);
+    }
+
+    /** The record holding {@code key}; an IllegalArgumentException naming the key and the store when absent. */
+    public long require(String key) {
+        long r = find(key);
+        if (r < 0) throw new IllegalArgumentException(path + ": no label map for key '" + key + "'");
+        return r;
+    }
+
+    /**
+     * The decoded map of a record (scores as float, uint8 dequantized), after checking the record's CRC32C and its
+     * class ids: a corrupt record is an UncheckedIOException over a {@link StoreException} naming the record, its key
+     * and what is wrong.
+     */
+    public LabelMap map(long record) {
+        checkRecord(record);
+        checkUnchangedUnchecked();
+        String key = index.key(record);
+        ByteBuffer view = recordView(record);
+        CRC32C crc = new CRC32C();
+        crc.update(view.duplicate());
+        if ((int) crc.getValue() != recordCrc(record))
+            throw corrupt(record, key, "fails its checksum (stored " + String.format("%08x", recordCrc(record))
+                    + ", computed " + String.format("%08x", (int) crc.getValue()) + ")");
+        LabelMap map = codec.decode(key, view);
+        String bad = codec.check(map);
+        if (bad != null) throw corrupt(record, key, bad);
+        return map;
+    }
+
+    private UncheckedIOException corrupt(long record, String key, String what) {
+        return new UncheckedIOException(new StoreException(path, "record " + record + " ('" + key + "') is corrupt: "
+                + what + "; `relabel inspect --verify " + path.getFileName() + "` checks every record"));
+    }
+
+    /**
+     * Fails when another program truncated or rewrote the file since it was opened (its size or modification time
+     * differ from the mapping's): the records would no longer be what was checked, and pages a truncation cut off
+     * would fault the process. One fstat; every read of records calls it first ({@link #map}, {@link #gather},
+     * gathers from {@link #records()}, {@link #verify}, merges).
+     */
+    public void checkUnchanged() throws StoreException {
+        long[] now = lock.stat();
+        if (now[0] < size)
+            throw new StoreChangedException(path, "was truncated from " + size + " to " + now[0] + " bytes while "
+                    + "open: another program cut it in place (label-map stores are replaced by writing a new file and "
+                    + "renaming it, never changed in place); restore the store, then run again");
+        if (now[0] != size || now[1] != modified)
+            throw new StoreChangedException(path, "was modified in place while open (" + (now[0] != size
+                    ? "size " + size + " -> " + now[0] + " bytes" : "its modification time changed") + "): another "
+                    + "program wrote into it (label-map stores are replaced by writing a new file and renaming it, "
+                    + "never changed in place); restore the store, then run again");
+    }
+
+    /** {@link #checkUnchanged()} for readers that cannot throw checked exceptions: UncheckedIOException. */
+    public void checkUnchangedUnchecked() {
+        live();
+        try {
+            checkUnchanged();
+        } catch (StoreException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Copies the raw bytes of {@code records[i]} into row i of {@code dst} (uint8 [B, recordSize]). */
+    public void gather(long[] records, NdArray dst) {
+        if (dst.dtype() != DType.UINT8 || dst.rank() != 2 || dst.shape(0) != records.length
+                || dst.shape(1) != header.recordSize())
+            throw new IllegalArgumentException("dst: expected uint8[" + records.length + ", " + header.recordSize() + "], got " + dst);
+        checkUnchangedUnchecked();
+        Pointer target = new Pointer(dst.buffer());
+        for (int i = 0; i < records.length; ++i) {
+            checkRecord(records[i]);
+            Pointer.memcpy(new Pointer(target).position(i * header.recordSize()),
+                    new Pointer(live()).position(header.recordsOffset() + records[i] * header.recordSize()),
+                    header.recordSize());
+        }
+    }
+
+    /**
+     * The records in place, for {@code LabelPooling.gather(store.records(), ...)}; valid while this store is open.
+     * Each gather from them first runs {@link #checkUnchanged()} (an UncheckedIOException when the file changed).
+     */
+    public MapRecords records() {
+        return MapRecords.of(header.format(), header.count(), new Pointer(live()).position(header.recordsOffset()), -1,
+                this::checkUnchangedUnchecked);
+    }
+
+    /** The records copied to CUDA device memory once: the resident GPU path. Close the result to free it. */
+    public DeviceRecords uploadToCuda(int device) {
+        long bytes = header.count() * header.recordSize();
+        checkUnchangedUnchecked();
+        CudaBuffer buffer = CudaBuffer.allocate(device, Math.max(bytes, 1));
+        try {
+            if (bytes > 0)
+                NativeStatus.check(RelabelNative.relabel_cuda_memcpy(buffer.pointer(),
+                        new Pointer(live()).position(header.recordsOffset()), bytes, 1), "upload " + path + " to cuda:" + device);
+            return new DeviceRecords(buffer, MapRecords.of(header.format(), header.count(), buffer.pointer(), device));
+        } catch (RuntimeException e) {
+            buffer.close();
+            throw e;
+        }
+    }
+
+    /** Records resident in GPU memory; closing frees them. */
+    public record DeviceRecords(CudaBuffer buffer, MapRecords records) implements AutoCloseable {
+        @Override
+        public void close() {
+            buffer.close();
+        }
+    }
+
+    /** Result of {@link #verify}: records whose CRC32C does not match (at most 100 listed), out of {@code checked}. */
+    public record Verification(long checked, long bad, List<Long> firstBad) {
+        public boolean ok() {
+            return bad == 0;
+        }
+    }
+
+    /** Checks every record's CRC32C; {@code progress} gets the number of records checked so far (may be null). */
+    public Verification verify(LongConsumer progress) {
+        ByteBuffer crcs = region(live(), header.crcOffset(), 4 * header.count());
+        long bad = 0;
+        List<Long> first = new ArrayList<>();
+        CRC32C crc = new CRC32C();
+        for (long r = 0; r < header.count(); ++r) {
+            if (r % 1024 == 0) checkUnchangedUnchecked();
+            crc.reset();
+            crc.update(recordView(r));
+            if ((int) crc.getValue() != crcs.getInt((int) (4 * r))) {
+                ++bad;
+                if (first.size() < 100) first.add(r);
+            }
+            if (progress != null && (r + 1) % 4096 == 0) progress.accept(r + 1);
+        }
+        if (progress != null) progress.accept(header.count());
+        return new Verification(header.count(), bad, first);
+    }
+
+    /** The stored CRC32C of a record. */
+    int recordCrc(long record) {
+        return region(live(), header.crcOffset() + 4 * record, 4).getInt(0);
+    }
+
+    /** A view of one record's bytes in the mapping. */
+    ByteBuffer recordView(long record) {
+        return region(live(), header.recordsOffset() + record * header.recordSize(), header.recordSize());
+    }
+
+    private void checkRecord(long record) {
+        if (record < 0 || record >= header.count())
+            throw new IndexOutOfBoundsException(path + ": record " + record + " is outside [0, " + header.count() + ")");
+    }
+
+    private Pointer live() {
+        if (base == null) throw new IllegalStateException(path + " is closed");
+        return base;
+    }
+
+    @Override
+    public void close() {
+        if (base != null) {
+            RelabelNative.relabel_file_unmap(base, size);
+            base = null;
+            lock.close();
+        }
+    }
+}
