@@ -10,6 +10,7 @@
 
 #include "common.h"
 #include "errors.h"
+#include "fault_guard.h"
 #include "parallel.h"
 #include "validate.h"
 
@@ -277,12 +278,15 @@ bool pool_crops(const relabel_map_spec &spec, const relabel_pool_params &p, cons
   return true;
 }
 
+// guard_base/guard_size: the mapped records a truncation of their file could cut (gathers); their faults end the op
+// with RELABEL_ERR_FAULT. nullptr: plain memory, read unguarded.
 int32_t run_pool(const relabel_map_spec &spec, const relabel_pool_params &p, const MapSource &src, int64_t batch,
-                 const float *boxes, const uint8_t *flips, float *out, relabel_pool_stats *stats) {
+                 const float *boxes, const uint8_t *flips, float *out, relabel_pool_stats *stats,
+                 const void *guard_base = nullptr, int64_t guard_size = 0) {
   const int threads = static_cast<int>(std::min<int64_t>(p.num_threads, std::max<int64_t>(batch, 1)));
   std::vector<relabel_pool_stats> worker_stats(threads, relabel_pool_stats{0, 0, 0});
   std::vector<BadClass> bad(threads);
-  std::vector<char> alloc_failed(threads, 0);
+  std::vector<char> alloc_failed(threads, 0), faulted(threads, 0);
   const bool probs = p.mode == RELABEL_MODE_PROBS;
   parallel_for(threads, batch, [&](int w, int64_t begin, int64_t end) {
     try {
@@ -294,17 +298,28 @@ int32_t run_pool(const relabel_map_spec &spec, const relabel_pool_params &p, con
         else
           pool_crops<ScoreT, uint16_t>(spec, p, src, boxes, flips, out, begin, end, scratch, worker_stats[w], bad[w]);
       };
-      if (spec.score_dtype == RELABEL_F32)
-        run(float{});
-      else if (spec.score_dtype == RELABEL_F16)
-        run(uint16_t{});
-      else
-        run(uint8_t{});
+      auto dispatch = [&] {
+        if (spec.score_dtype == RELABEL_F32)
+          run(float{});
+        else if (spec.score_dtype == RELABEL_F16)
+          run(uint16_t{});
+        else
+          run(uint8_t{});
+      };
+      using Dispatch = decltype(dispatch);
+      if (guard_base == nullptr)
+        dispatch();
+      else if (!run_guarded(guard_base, guard_size, [](void *d) { (*static_cast<Dispatch *>(d))(); }, &dispatch))
+        faulted[w] = 1;
     } catch (const std::bad_alloc &) {
       alloc_failed[w] = 1;
     }
   });
   for (int w = 0; w < threads; ++w) {
+    if (faulted[w])
+      return fail(RELABEL_ERR_FAULT,
+                  "reading the mapped label-map records faulted (SIGBUS): their file was truncated under the "
+                  "mapping by another program");
     if (alloc_failed[w]) return fail(RELABEL_ERR_MEMORY, "out of memory allocating LabelPooling scratch");
     if (bad[w].found)
       return fail(RELABEL_ERR_ARGUMENT,
@@ -365,7 +380,7 @@ extern "C" int32_t relabel_label_pool_gather(const relabel_map_spec *spec, const
   const MapSource src{base + layout.scores_offset, layout.record_size, base + layout.indices_offset,
                       layout.record_size, layout.quant_offset >= 0 ? base + layout.quant_offset : nullptr,
                       layout.record_size, record_indices};
-  return run_pool(*spec, *params, src, batch, boxes, flips, out, stats);
+  return run_pool(*spec, *params, src, batch, boxes, flips, out, stats, records, num_records * layout.record_size);
 }
 
 extern "C" int32_t relabel_record_layout_of(const relabel_map_spec *spec, relabel_record_layout *layout) {

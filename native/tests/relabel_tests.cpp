@@ -15,6 +15,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <dirent.h>
 #include <unistd.h>
 #include <functional>
@@ -658,6 +659,56 @@ int suite_errors() {
   return 0;
 }
 
+// A gather whose records' file is truncated under the mapping (another program's `truncate`): the read of a lost
+// page faults (SIGBUS); the op fails with RELABEL_ERR_FAULT and the process goes on. Records on the pages that remain,
+// and gathers after the fault, on every thread count, still work.
+int gather_from_truncated_file(const std::string &path) {
+  const relabel_map_spec spec{1, 4, 4, 10, RELABEL_F32, RELABEL_I32};
+  relabel_record_layout layout;
+  EXPECT(relabel_record_layout_of(&spec, &layout) == RELABEL_OK, "%s", relabel_last_error());
+  const int64_t n = 256, cells = 16;
+  std::vector<char> bytes(n * layout.record_size, 0);
+  for (int64_t r = 0; r < n; ++r)
+    for (int64_t c = 0; c < cells; ++c) {
+      const float score = 1.0f + static_cast<float>(c);
+      const int32_t id = static_cast<int32_t>((r + c) % 10);
+      std::memcpy(&bytes[r * layout.record_size + layout.scores_offset + c * 4], &score, 4);
+      std::memcpy(&bytes[r * layout.record_size + layout.indices_offset + c * 4], &id, 4);
+    }
+  FILE *f = fopen(path.c_str(), "wb");
+  const bool written = f != nullptr && fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size();
+  if (f != nullptr) fclose(f);
+  void *base = nullptr;
+  int64_t size = 0;
+  if (!written || relabel_file_map(path.c_str(), &base, &size) != RELABEL_OK || size != n * layout.record_size) {
+    std::printf("FAIL: writing and mapping %s: %s\n", path.c_str(), relabel_last_error());
+    return 1;
+  }
+  const float box[4] = {0.0f, 0.0f, 1.0f, 1.0f};
+  std::vector<float> boxes, out(8 * 10);
+  for (int i = 0; i < 8; ++i) boxes.insert(boxes.end(), box, box + 4);
+  const int64_t early[8] = {0, 1, 2, 3, 4, 5, 6, 7};
+  const int64_t late[8] = {0, 1, 2, 250, 4, 5, 255, 7};  // records past the cut, on two workers
+  for (int threads : {1, 2, 4}) {
+    relabel_pool_params p = params(1, RELABEL_MODE_LOGITS, 1, RELABEL_BOX_XYXY, threads);
+    EXPECT(relabel_label_pool_gather(&spec, &p, base, n, late, 8, boxes.data(), nullptr, out.data(), nullptr) ==
+               RELABEL_OK, "before the cut: %s", relabel_last_error());
+  }
+  EXPECT(truncate(path.c_str(), 4096) == 0, "truncate failed");
+  for (int threads : {1, 2, 4}) {
+    relabel_pool_params p = params(1, RELABEL_MODE_LOGITS, 1, RELABEL_BOX_XYXY, threads);
+    const int32_t status =
+        relabel_label_pool_gather(&spec, &p, base, n, late, 8, boxes.data(), nullptr, out.data(), nullptr);
+    EXPECT(status == RELABEL_ERR_FAULT && std::string(relabel_last_error()).find("truncated") != std::string::npos,
+           "threads %d: status %d, %s", threads, status, relabel_last_error());
+    EXPECT(relabel_label_pool_gather(&spec, &p, base, n, early, 8, boxes.data(), nullptr, out.data(), nullptr) ==
+               RELABEL_OK, "threads %d: records before the cut after a fault: %s", threads, relabel_last_error());
+  }
+  relabel_file_unmap(base, size);
+  unlink(path.c_str());
+  return 0;
+}
+
 int suite_files() {
   char dir[] = "/tmp/relabel_files_XXXXXX";
   EXPECT(mkdtemp(dir) != nullptr, "mkdtemp failed");
@@ -693,6 +744,7 @@ int suite_files() {
   relabel_file_unmap(base, size);
   relabel_file_close(r1);
   relabel_file_close(r2);
+  EXPECT(gather_from_truncated_file(std::string(dir) + "/records.bin") == 0, "gather from a truncated file");
   EXPECT(relabel_file_lock(path.c_str(), 2, 0, &x) == RELABEL_OK, "%s", relabel_last_error());
   relabel_file_close(x);
   EXPECT(relabel_file_lock((std::string(dir) + "/missing").c_str(), 1, 0, &x) == RELABEL_ERR_ARGUMENT &&

@@ -49,6 +49,7 @@ extern "C" {
 #define RELABEL_ERR_CUDA 4      /* a CUDA runtime call or kernel launch failed */
 #define RELABEL_ERR_MEMORY 5    /* host allocation failed */
 #define RELABEL_ERR_BUSY 6      /* a file is locked by another open file description (relabel_file_lock) */
+#define RELABEL_ERR_FAULT 7     /* reading mapped records faulted: their file was truncated under the mapping */
 
 /* Element types. */
 #define RELABEL_F32 0

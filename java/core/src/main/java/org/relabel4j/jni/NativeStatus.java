@@ -17,6 +17,8 @@ public final class NativeStatus {
                 throw new IllegalArgumentException(message);
             case RelabelNative.ERR_NO_CUDA:
                 throw new CudaUnavailableException(message);
+            case RelabelNative.ERR_FAULT:
+                throw new MappedReadFaultException(message);
             default:
                 throw new RelabelException(message + " (status " + status + ")");
         }

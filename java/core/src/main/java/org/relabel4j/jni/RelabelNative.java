@@ -32,6 +32,7 @@ public final class RelabelNative {
     public static final int ERR_CUDA = 4;
     public static final int ERR_MEMORY = 5;
     public static final int ERR_BUSY = 6;
+    public static final int ERR_FAULT = 7;
 
     // Element types.
     public static final int F32 = 0;

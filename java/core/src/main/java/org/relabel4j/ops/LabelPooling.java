@@ -10,6 +10,7 @@ import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.Pointer;
 import org.relabel4j.cuda.Cuda;
 import org.relabel4j.cuda.CudaBuffer;
+import org.relabel4j.jni.MappedReadFaultException;
 import org.relabel4j.jni.NativeStatus;
 import org.relabel4j.jni.RelabelNative;
 import org.relabel4j.nd.DType;
@@ -198,7 +199,12 @@ public final class LabelPooling {
         Pointer target = checkOut(out, batch);
         records.checkReadable();
         if (records.device() < 0) {
-            runHost(records.format(), null, null, records.base(), records.count(), ri.data, batch, b, f, target);
+            try {
+                runHost(records.format(), null, null, records.base(), records.count(), ri.data, batch, b, f, target);
+            } catch (MappedReadFaultException e) {
+                records.checkReadable();  // the file was cut during the gather: the owner's check names it
+                throw e;
+            }
             return;
         }
         int device = records.device();
