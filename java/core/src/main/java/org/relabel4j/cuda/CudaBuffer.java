@@ -14,7 +14,7 @@ import org.relabel4j.nd.NdArray;
 public final class CudaBuffer implements AutoCloseable {
     private final int device;
     private final long bytes;
-    private Pointer pointer;
+    private volatile Pointer pointer;
 
     private CudaBuffer(int device, long bytes) {
         Cuda.require(device);
@@ -66,24 +66,36 @@ public final class CudaBuffer implements AutoCloseable {
         return live();
     }
 
+    /** Bytes allocated; an IllegalStateException once closed. */
     public long bytes() {
+        live();
         return bytes;
     }
 
+    /** The CUDA device index; an IllegalStateException once closed. */
     public int device() {
+        live();
         return device;
     }
 
-    private Pointer live() {
-        if (pointer == null) throw new IllegalStateException("CudaBuffer is closed");
-        return pointer;
+    /** Whether {@link #close()} has freed the memory. */
+    public boolean isClosed() {
+        return pointer == null;
     }
 
+    private Pointer live() {
+        Pointer p = pointer;
+        if (p == null) throw new IllegalStateException("CudaBuffer of " + bytes + " bytes on cuda:" + device + " is closed");
+        return p;
+    }
+
+    /** Frees the device memory; idempotent. */
     @Override
-    public void close() {
-        if (pointer != null) {
-            RelabelNative.relabel_cuda_free(pointer);
+    public synchronized void close() {
+        Pointer p = pointer;
+        if (p != null) {
             pointer = null;
+            RelabelNative.relabel_cuda_free(p);
         }
     }
 }

@@ -44,7 +44,7 @@ public final class LabelMapStore implements Closeable {
     private final String metadataJson;
     private final StoreLock lock;
     private final long modified;
-    private Pointer base;
+    private volatile Pointer base;  // null once closed
     private final long size;
 
     private LabelMapStore(Path path, StoreLock lock, long modified, Pointer base, long size, StoreHeader header,
@@ -130,36 +130,43 @@ public final class LabelMapStore implements Closeable {
     }
 
     public MapFormat format() {
+        live();
         return header.format();
     }
 
     /** Number of records. */
     public long size() {
+        live();
         return header.count();
     }
 
     public long recordSize() {
+        live();
         return header.recordSize();
     }
 
     /** Bytes of the whole file. */
     public long fileSize() {
+        live();
         return size;
     }
 
     /** The metadata JSON object (teacher, command line, date, format, ...). */
     public String metadataJson() {
+        live();
         return metadataJson;
     }
 
     /** The key of a record (its image path relative to the dataset root, without extension). */
     public String key(long record) {
+        live();
         checkRecord(record);
         return index.key(record);
     }
 
     /** The record holding {@code key}, or -1. */
     public long find(String key) {
+        live();
         return index.find(key);
     }
 
@@ -176,6 +183,7 @@ public final class LabelMapStore implements Closeable {
      * and what is wrong.
      */
     public LabelMap map(long record) {
+        live();
         checkRecord(record);
         checkUnchangedUnchecked();
         String key = index.key(record);
@@ -203,6 +211,7 @@ public final class LabelMapStore implements Closeable {
      * gathers from {@link #records()}, {@link #verify}, merges).
      */
     public void checkUnchanged() throws StoreException {
+        live();
         long[] now = lock.stat();
         if (now[0] < size)
             throw new StoreChangedException(path, "was truncated from " + size + " to " + now[0] + " bytes while "
@@ -227,6 +236,7 @@ public final class LabelMapStore implements Closeable {
 
     /** Copies the raw bytes of {@code records[i]} into row i of {@code dst} (uint8 [B, recordSize]). */
     public void gather(long[] records, NdArray dst) {
+        live();
         if (dst.dtype() != DType.UINT8 || dst.rank() != 2 || dst.shape(0) != records.length
                 || dst.shape(1) != header.recordSize())
             throw new IllegalArgumentException("dst: expected uint8[" + records.length + ", " + header.recordSize() + "], got " + dst);
@@ -245,12 +255,14 @@ public final class LabelMapStore implements Closeable {
      * Each gather from them first runs {@link #checkUnchanged()} (an UncheckedIOException when the file changed).
      */
     public MapRecords records() {
+        live();
         return MapRecords.of(header.format(), header.count(), new Pointer(live()).position(header.recordsOffset()), -1,
-                this::checkUnchangedUnchecked);
+                this::checkUnchangedUnchecked, this::live);
     }
 
     /** The records copied to CUDA device memory once: the resident GPU path. Close the result to free it. */
     public DeviceRecords uploadToCuda(int device) {
+        live();
         long bytes = header.count() * header.recordSize();
         checkUnchangedUnchecked();
         CudaBuffer buffer = CudaBuffer.allocate(device, Math.max(bytes, 1));
@@ -258,15 +270,36 @@ public final class LabelMapStore implements Closeable {
             if (bytes > 0)
                 NativeStatus.check(RelabelNative.relabel_cuda_memcpy(buffer.pointer(),
                         new Pointer(live()).position(header.recordsOffset()), bytes, 1), "upload " + path + " to cuda:" + device);
-            return new DeviceRecords(buffer, MapRecords.of(header.format(), header.count(), buffer.pointer(), device));
+            String what = "device records of " + path + " on cuda:" + device;
+            return new DeviceRecords(buffer, MapRecords.of(header.format(), header.count(), buffer.pointer(), device,
+                    null, () -> {
+                        if (buffer.isClosed()) throw new IllegalStateException(what + " are closed");
+                    }));
         } catch (RuntimeException e) {
             buffer.close();
             throw e;
         }
     }
 
-    /** Records resident in GPU memory; closing frees them. */
+    /**
+     * Records resident in GPU memory; closing frees them (idempotent). After {@link #close()} its accessors and every
+     * method of its {@link MapRecords} throw an IllegalStateException naming the device records.
+     */
     public record DeviceRecords(CudaBuffer buffer, MapRecords records) implements AutoCloseable {
+        /** The device memory; an IllegalStateException once closed. */
+        @Override
+        public CudaBuffer buffer() {
+            buffer.pointer();
+            return buffer;
+        }
+
+        /** The records, for {@code LabelPooling.gather}; an IllegalStateException once closed. */
+        @Override
+        public MapRecords records() {
+            buffer.pointer();
+            return records;
+        }
+
         @Override
         public void close() {
             buffer.close();
@@ -316,15 +349,25 @@ public final class LabelMapStore implements Closeable {
     }
 
     private Pointer live() {
-        if (base == null) throw new IllegalStateException(path + " is closed");
-        return base;
+        Pointer b = base;
+        if (b == null) throw new IllegalStateException("label-map store " + path + " is closed");
+        return b;
     }
 
+    /**
+     * Unmaps the file and releases its lock; idempotent. Afterwards every method but {@link #path()} and this one,
+     * and every method of the {@link MapRecords} from {@link #records()}, throws an IllegalStateException naming the
+     * store. Close only after the readers are done (a {@link org.relabel4j.ops.LabelPooling} gather already
+     * running on another thread, or a {@code Loader} still assembling batches, must finish first: close the loader
+     * first, which waits for its workers). Tensors made over the mapping ({@code TensorOps.records}) must not be
+     * read after this.
+     */
     @Override
-    public void close() {
-        if (base != null) {
-            RelabelNative.relabel_file_unmap(base, size);
+    public synchronized void close() {
+        Pointer b = base;
+        if (b != null) {
             base = null;
+            RelabelNative.relabel_file_unmap(b, size);
             lock.close();
         }
     }

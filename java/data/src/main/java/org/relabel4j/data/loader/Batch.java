@@ -12,6 +12,11 @@ import org.relabel4j.nd.NdArray;
  * map); {@code targets}: float32 {@code [B,C]} LabelPooling targets when the loader pools on the CPU, else null.
  * {@code B} may be smaller than the batch size for the last batch or when corrupt images were skipped. Closing a
  * batch recycles its image buffer.
+ *
+ * <p>Ownership and threads: the consumer that took the batch from {@link Loader.Epoch#next()} owns it and closes it
+ * (once; closing again does nothing). After {@link #close()} every other method throws an IllegalStateException
+ * naming the batch (its arrays may already hold a later batch). Read-only until closed; safe to read from several
+ * threads.
  */
 public final class Batch implements AutoCloseable {
     private final int epoch, index, skipped;
@@ -19,7 +24,7 @@ public final class Batch implements AutoCloseable {
     private final NdArray images, boxes, flips, labels, recordIndices, targets;
     private final long decodeNanos, labelNanos;
     private final Consumer<Batch> recycler;
-    private boolean closed;
+    private volatile boolean closed;
 
     Batch(int epoch, int index, List<String> keys, NdArray images, NdArray boxes, NdArray flips, NdArray labels,
             NdArray recordIndices, NdArray targets, int skipped, long decodeNanos, long labelNanos,
@@ -41,60 +46,77 @@ public final class Batch implements AutoCloseable {
 
     /** Samples in this batch. */
     public int size() {
+        check();
         return keys.size();
     }
 
     public int epoch() {
+        check();
         return epoch;
     }
 
     public int index() {
+        check();
         return index;
     }
 
     public List<String> keys() {
+        check();
         return keys;
     }
 
     /** The pixels; valid until {@link #close()}. */
     public NdArray images() {
-        if (closed) throw new IllegalStateException("batch " + index + " is closed: its image buffer was recycled");
+        check();
         return images;
     }
 
     public NdArray boxes() {
+        check();
         return boxes;
     }
 
     public NdArray flips() {
+        check();
         return flips;
     }
 
     public NdArray labels() {
+        check();
         return labels;
     }
 
     public NdArray recordIndices() {
+        check();
         return recordIndices;
     }
 
     /** LabelPooling targets, or null without a store; valid until {@link #close()}. */
     public NdArray targets() {
-        if (closed) throw new IllegalStateException("batch " + index + " is closed: its target buffer was recycled");
+        check();
         return targets;
     }
 
     /** Samples of this batch skipped as unreadable. */
     public int skipped() {
+        check();
         return skipped;
     }
 
     public long decodeNanos() {
+        check();
         return decodeNanos;
     }
 
     public long labelNanos() {
+        check();
         return labelNanos;
+    }
+
+    private void check() {
+        if (closed)
+            throw new IllegalStateException("batch " + index + " of epoch " + epoch + " is closed: its buffers were "
+                    + "handed back to the loader for a later batch");
     }
 
     /**
@@ -102,7 +124,7 @@ public final class Batch implements AutoCloseable {
      * and zeroing tens of megabytes of native memory per batch).
      */
     @Override
-    public void close() {
+    public synchronized void close() {
         if (!closed) {
             closed = true;
             recycler.accept(this);

@@ -43,6 +43,11 @@ import org.relabel4j.store.LabelMapStore;
  * <p>Corrupt or unreadable images are skipped, counted and reported with their origin (the batch is one sample
  * smaller), or fail the epoch with {@code strict}. A sample without a label map is an error when the loader is
  * built, unless missing maps are allowed: such a sample's target is its one-hot label.
+ *
+ * <p>Threads and ownership: one consumer thread iterates an {@link Epoch} (the workers are the loader's own); the
+ * other methods may be called from any thread. The caller owns the loader and closes it, then the label-map store
+ * it reads (close waits for the workers). After {@link #close()} every method (and every method of its epochs)
+ * throws an IllegalStateException naming the loader; batches already taken stay readable until they are closed.
  */
 public final class Loader implements AutoCloseable {
     /** Pixel type of the batches. */
@@ -64,6 +69,7 @@ public final class Loader implements AutoCloseable {
     private final int[] recordOf;  // per dataset sample: store record, or -1
     private final Consumer<String> log;
     private final ExecutorService pool;
+    private volatile boolean closed;
     private final AtomicLong skipped = new AtomicLong(), decoded = new AtomicLong();
     private final AtomicLong decodeNanos = new AtomicLong(), labelNanos = new AtomicLong();
     private final java.util.concurrent.ConcurrentLinkedQueue<Buffers> freeBuffers = new java.util.concurrent.ConcurrentLinkedQueue<>();
@@ -126,15 +132,18 @@ public final class Loader implements AutoCloseable {
     }
 
     public Dataset dataset() {
+        live();
         return dataset;
     }
 
     public int batchSize() {
+        live();
         return batchSize;
     }
 
     /** This rank's samples of {@code epoch}, in order: dataset indices. */
     public int[] order(int epoch) {
+        live();
         int n = dataset.size();
         int[] all;
         if (shuffle) {
@@ -149,6 +158,7 @@ public final class Loader implements AutoCloseable {
     }
 
     public int batchesPerEpoch() {
+        live();
         if (dropLast) return dataset.size() / world / batchSize;  // the same on every rank
         int n = (dataset.size() - rank + world - 1) / world;
         return (n + batchSize - 1) / batchSize;
@@ -156,6 +166,7 @@ public final class Loader implements AutoCloseable {
 
     /** Counters since the loader was built. */
     public Stats stats() {
+        live();
         return new Stats(decoded.get(), skipped.get(), decodeNanos.get(), labelNanos.get());
     }
 
@@ -170,6 +181,7 @@ public final class Loader implements AutoCloseable {
 
     /** The batches of {@code epoch}; close it to drop the batches still in flight. */
     public Epoch epoch(int epoch) {
+        live();
         return new Epoch(epoch, 0);
     }
 
@@ -178,6 +190,7 @@ public final class Loader implements AutoCloseable {
      * with the same augmentations, as the uninterrupted epoch's from that index.
      */
     public Epoch epoch(int epoch, int first) {
+        live();
         if (first < 0 || first > batchesPerEpoch())
             throw new IllegalArgumentException("batch " + first + " is outside the epoch's " + batchesPerEpoch() + " batches");
         return new Epoch(epoch, first);
@@ -190,6 +203,7 @@ public final class Loader implements AutoCloseable {
         private final int batches;
         private final Deque<Future<Batch>> window = new ArrayDeque<>();
         private int submitted, consumed;
+        private volatile boolean closed;
 
         private Epoch(int epoch, int first) {
             this.epoch = epoch;
@@ -207,11 +221,22 @@ public final class Loader implements AutoCloseable {
             }
         }
 
+        private void check() {
+            if (closed) throw new IllegalStateException("epoch " + epoch + " of " + name() + " is closed");
+            live();
+        }
+
+        /** Whether a batch is left; an IllegalStateException after this epoch or its loader was closed. */
         @Override
         public boolean hasNext() {
+            check();
             return consumed < batches;
         }
 
+        /**
+         * The next batch, in order (waits for the workers); the caller owns it and closes it. An
+         * IllegalStateException after this epoch or its loader was closed.
+         */
         @Override
         public Batch next() {
             if (!hasNext()) throw new NoSuchElementException();
@@ -233,8 +258,10 @@ public final class Loader implements AutoCloseable {
             }
         }
 
+        /** Drops the batches still in flight; idempotent. Afterwards the other methods throw IllegalStateException. */
         @Override
-        public void close() {
+        public synchronized void close() {
+            closed = true;
             for (Future<Batch> f : window) f.cancel(true);
             window.clear();
             submitted = batches;
@@ -383,6 +410,7 @@ public final class Loader implements AutoCloseable {
      */
     @Override
     public void close() {
+        closed = true;
         pool.shutdownNow();
         try {
             if (!pool.awaitTermination(60, java.util.concurrent.TimeUnit.SECONDS))
@@ -390,6 +418,14 @@ public final class Loader implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+    }
+
+    private void live() {
+        if (closed) throw new IllegalStateException(name() + " is closed");
+    }
+
+    private String name() {
+        return "the loader (" + dataset.size() + " samples, batch size " + batchSize + ")";
     }
 
     /** Loader options. */
