@@ -6,9 +6,7 @@ import java.io.PrintWriter;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import org.bytedeco.javacpp.Loader;
-import org.relabel4j.cuda.Cuda;
-import org.relabel4j.jni.RelabelNative;
+import org.relabel4j.Relabel4j;
 import org.relabel4j.torch.Torch;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -37,31 +35,13 @@ final class DoctorCommand implements Callable<Integer> {
         return 0;
     }
 
+    /** {@link Relabel4j#info()} (the library and its natives) with LibTorch's lines ({@link Torch#info()}). */
     static Map<String, Object> report() {
-        Map<String, Object> r = new LinkedHashMap<>();
-        r.put("relabel4j", new RelabelCli.Version().getVersion()[0].replace("relabel4j ", ""));
-        Loader.load(RelabelNative.class);
-        r.put("native library", Loader.getLoadedLibraries().getOrDefault("relabel", "?"));
-        r.put("native version", RelabelNative.relabel_version().getString() + " (ABI " + RelabelNative.relabel_abi_version() + ")");
-        r.put("platform", Loader.getPlatform());
-        r.put("native build", RelabelNative.relabel_build_info().getString());
-        r.put("cuda kernels", Cuda.built() ? "built" : "not built");
-        int devices = Cuda.deviceCount();
-        r.put("cuda devices", devices);
-        if (devices == 0) {
-            r.put("cuda", "unavailable: " + Cuda.unavailableReason());
-        } else {
-            for (int d = 0; d < devices; ++d) r.put("gpu " + d, Cuda.deviceName(d));
-        }
-        Torch.init();
-        r.put("libtorch", "JavaCPP pytorch " + Torch.presetVersion() + (Torch.cudaAvailable() ? ", CUDA available"
-                : ", CPU (CUDA tensors need the -Pgpu build and a GPU)"));
-        r.put("libtorch threads", Torch.threads());
-        String isa = Torch.oneDnnIsaCap();
-        r.put("onednn isa cap", isa == null ? "none" : isa + " (the CPU hides its cache topology: oneDNN's brgemm "
-                + "convolution backward would crash; see Torch.oneDnnIsaCap)");
-        r.put("cpu threads", Runtime.getRuntime().availableProcessors());
-        r.put("java", System.getProperty("java.version") + " (" + System.getProperty("java.vendor") + ")");
+        Map<String, Object> r = new LinkedHashMap<>(Relabel4j.info());
+        Object cpu = r.remove("cpu threads"), java = r.remove("java");
+        r.putAll(Torch.info());
+        r.put("cpu threads", cpu);
+        r.put("java", java);
         return r;
     }
 }

@@ -93,4 +93,21 @@ public final class Torch {
         init();
         return org.bytedeco.pytorch.global.torch.get_num_threads();
     }
+
+    /**
+     * LibTorch's part of {@code relabel doctor}'s report ({@link org.relabel4j.Relabel4j#info()} has the rest): the
+     * JavaCPP pytorch version and whether CUDA is available, intra-op threads, the oneDNN ISA cap. Calls
+     * {@link #init()}. Unmodifiable, in order.
+     */
+    public static java.util.Map<String, Object> info() {
+        init();
+        java.util.Map<String, Object> r = new java.util.LinkedHashMap<>();
+        r.put("libtorch", "JavaCPP pytorch " + presetVersion() + (cudaAvailable() ? ", CUDA available"
+                : ", CPU (CUDA tensors need LibTorch's linux-x86_64-gpu build, relabel4j-torch-gpu or -Pgpu, and a GPU)"));
+        r.put("libtorch threads", threads());
+        String isa = oneDnnIsaCap();
+        r.put("onednn isa cap", isa == null ? "none" : isa + " (the CPU hides its cache topology: oneDNN's brgemm "
+                + "convolution backward would crash; see Torch.oneDnnIsaCap)");
+        return java.util.Collections.unmodifiableMap(r);
+    }
 }
