@@ -8,6 +8,9 @@ import java.util.Objects;
 /**
  * A dense, C-ordered, little-endian n-dimensional array in a direct (native) buffer: what the ops take and return
  * on the host, and what {@link Npy} reads and writes. Up to 2 GiB per array.
+ *
+ * <p>Not synchronized: concurrent reads are safe, a write concurrent with any other access is not. The buffer is
+ * freed by the garbage collector (no close); an array handed to an op must stay reachable during the call.
  */
 public final class NdArray {
     private final DType dtype;
@@ -55,18 +58,21 @@ public final class NdArray {
         return a;
     }
 
+    /** A new float32 array of {@code shape} holding a copy of {@code values} (row-major; their count must match). */
     public static NdArray of(float[] values, long... shape) {
         NdArray a = zeros(DType.FLOAT32, checkCount(values.length, shape));
         a.data.asFloatBuffer().put(values);
         return a;
     }
 
+    /** A new int32 array of {@code shape} holding a copy of {@code values} (row-major; their count must match). */
     public static NdArray of(int[] values, long... shape) {
         NdArray a = zeros(DType.INT32, checkCount(values.length, shape));
         a.data.asIntBuffer().put(values);
         return a;
     }
 
+    /** A new int64 array of {@code shape} holding a copy of {@code values} (row-major; their count must match). */
     public static NdArray of(long[] values, long... shape) {
         NdArray a = zeros(DType.INT64, checkCount(values.length, shape));
         a.data.asLongBuffer().put(values);
@@ -87,26 +93,32 @@ public final class NdArray {
         return s;
     }
 
+    /** The element type. */
     public DType dtype() {
         return dtype;
     }
 
+    /** The shape (a copy). */
     public long[] shape() {
         return shape.clone();
     }
 
+    /** The size of dimension {@code dim}. */
     public long shape(int dim) {
         return shape[dim];
     }
 
+    /** The number of dimensions. */
     public int rank() {
         return shape.length;
     }
 
+    /** The number of elements (the product of the shape). */
     public long numel() {
         return numel;
     }
 
+    /** The size of the data in bytes. */
     public long nbytes() {
         return numel * dtype.size();
     }
@@ -141,6 +153,7 @@ public final class NdArray {
         }
     }
 
+    /** Sets flat element {@code i} to {@code v}, converted to the element type. */
     public void setFloat(long i, float v) {
         int at = byteIndex(i);
         switch (dtype) {
@@ -152,6 +165,7 @@ public final class NdArray {
         }
     }
 
+    /** Sets flat element {@code i} to {@code v}, converted to the element type. */
     public void setLong(long i, long v) {
         int at = byteIndex(i);
         switch (dtype) {
@@ -169,6 +183,7 @@ public final class NdArray {
         return (int) (i * dtype.size());
     }
 
+    /** All elements, row-major, converted to float. */
     public float[] toFloatArray() {
         if (numel > Integer.MAX_VALUE) throw new IllegalStateException("too many elements for a Java array");
         float[] out = new float[(int) numel];
@@ -180,6 +195,7 @@ public final class NdArray {
         return out;
     }
 
+    /** All elements, row-major, converted to long (integer types only). */
     public long[] toLongArray() {
         if (numel > Integer.MAX_VALUE) throw new IllegalStateException("too many elements for a Java array");
         long[] out = new long[(int) numel];

@@ -97,18 +97,22 @@ public final class LabelPooling {
         return new Builder(classes);
     }
 
+    /** The number of classes C of the maps and the targets. */
     public int classes() {
         return classes;
     }
 
+    /** The output side S (targets {@code [B,C]} for S = 1, else {@code [B,C,S,S]}). */
     public int outputSize() {
         return outputSize;
     }
 
+    /** Whether logits or per-cell top-k probabilities are pooled. */
     public Mode mode() {
         return mode;
     }
 
+    /** How crop boxes are handed to RoIAlign (the correct order, or the released code's swapped one). */
     public BoxOrder boxOrder() {
         return boxOrder;
     }
@@ -118,10 +122,12 @@ public final class LabelPooling {
         return softmax || mode == Mode.PROBS;
     }
 
+    /** The softmax temperature T (softmax(pooled / T)). */
     public float temperature() {
         return temperature;
     }
 
+    /** CPU threads one call splits its batch over. */
     public int threads() {
         return threads;
     }
@@ -447,11 +453,13 @@ public final class LabelPooling {
             return this;
         }
 
+        /** Pools logits ({@link Mode#LOGITS}, the default) or per-cell top-k probabilities ({@link Mode#PROBS}). */
         public Builder mode(Mode m) {
             this.mode = Objects.requireNonNull(m, "mode");
             return this;
         }
 
+        /** The crop box order handed to RoIAlign ({@link BoxOrder#CORRECT}, the default). */
         public Builder boxOrder(BoxOrder order) {
             this.boxOrder = Objects.requireNonNull(order, "boxOrder");
             return this;
@@ -484,6 +492,7 @@ public final class LabelPooling {
             return this;
         }
 
+        /** A LabelPooling with these options. */
         public LabelPooling build() {
             return new LabelPooling(this);
         }

@@ -16,6 +16,10 @@ public record MapFormat(int classes, int k, int height, int width, DType scoreTy
     /** Largest map side. */
     public static final int MAX_SIDE = 4096;
 
+    /**
+     * Checks the format (classes >= 1, 1 <= k <= classes, the map size, the score and index types); an
+     * IllegalArgumentException naming the field and value otherwise.
+     */
     public MapFormat {
         if (classes < 1) throw new IllegalArgumentException("classes must be >= 1, got " + classes);
         if (k < 1 || k > MAX_K) throw new IllegalArgumentException("k must be in [1, " + MAX_K + "], got " + k);

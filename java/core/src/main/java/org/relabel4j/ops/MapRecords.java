@@ -57,11 +57,13 @@ public final class MapRecords {
         if (alive != null) alive.run();
     }
 
+    /** The format of every record (an IllegalStateException once the owner is closed). */
     public MapFormat format() {
         alive();
         return format;
     }
 
+    /** The number of records (an IllegalStateException once the owner is closed). */
     public long count() {
         alive();
         return count;

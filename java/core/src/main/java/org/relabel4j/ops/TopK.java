@@ -16,6 +16,8 @@ import org.relabel4j.nd.NdArray;
  * {@code torch.topk(dense, k, dim=1)} (values rounded to nearest even for fp16); equal values keep the lower
  * class id first. NaN or Inf in the input, or a selected score beyond the fp16 range, is an
  * {@link IllegalArgumentException} naming the element (on CUDA: a device flag, see {@link #checkFlags}).
+ *
+ * <p>Immutable and safe to share between threads; results are new arrays the caller owns.
  */
 public final class TopK {
     private static final EnumSet<DType> DENSE_TYPES = EnumSet.of(DType.FLOAT32, DType.FLOAT16, DType.BFLOAT16);
@@ -54,6 +56,7 @@ public final class TopK {
         return of(k, DType.FLOAT16, null, 1);
     }
 
+    /** Entries kept per location. */
     public int k() {
         return k;
     }
@@ -99,6 +102,7 @@ public final class TopK {
         return t;
     }
 
+    /** Compresses host logits {@code dense} {@code [B,C,H,W]} into top-k maps {@code [B,k,H,W]} on the CPU. */
     public Result apply(NdArray dense) {
         ArrayRef d = check(ArrayRef.of("dense", dense));
         long[] out = outShape(d);

@@ -14,6 +14,7 @@ public record LabelMap(String key, MapFormat format, float[] scores, int[] ids) 
         return scores[(j * format.height() + y) * format.width() + x];
     }
 
+    /** Class id of entry j at (y, x). */
     public int id(int j, int y, int x) {
         return ids[(j * format.height() + y) * format.width() + x];
     }

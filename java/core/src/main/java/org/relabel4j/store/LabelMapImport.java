@@ -49,6 +49,7 @@ public final class LabelMapImport {
     /** What to import and how. {@code shard} may be null (everything); {@code metadata} is added to the store's. */
     public record Options(Source source, Path src, Path out, int classes, DType scoreType, int threads, boolean strict,
             Shard shard, boolean resume, boolean overwrite, Map<String, ?> metadata) {
+        /** Checks the options: source, src and out given, classes >= 1, threads >= 1. */
         public Options {
             Objects.requireNonNull(source, "source");
             Objects.requireNonNull(src, "src");
@@ -85,6 +86,11 @@ public final class LabelMapImport {
     /** One decoded map, or why it could not be. */
     private record Decoded(Path file, String key, float[] scores, int[] ids, long[] shape, String error) {}
 
+    /**
+     * Imports the .pt tree {@code o.src()} (or one shard of it) into the store {@code o.out()}, written atomically;
+     * {@code progress} (may be null) gets the number of files done. Unreadable files fail the run with {@code
+     * strict}, else are listed in the result.
+     */
     public static Result run(Options o, LongConsumer progress) throws IOException {
         checkOutput(o);
         List<Path> files = listFiles(o.src());

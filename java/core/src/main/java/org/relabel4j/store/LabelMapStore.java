@@ -35,6 +35,11 @@ import org.relabel4j.ops.MapRecords;
  * first checks that no other program truncated or rewrote the file in place ({@link #checkUnchanged()}: one
  * fstat), so that such a change ends the read with a {@link StoreChangedException} instead of a fault of the
  * process on a page the truncation cut off. docs/reliability.md lists what is checked where.
+ *
+ * <p>Ownership: whoever opens a store closes it, after everything reading it (loaders, gathers on other threads)
+ * is done; closing unmaps the file. A closed store, and the {@link org.relabel4j.ops.MapRecords} it handed out,
+ * throw an IllegalStateException naming the file from every method (but {@link #path()} and {@link #close()}).
+ * {@link DeviceRecords} are owned and closed by the caller of {@link #uploadToCuda}.
  */
 public final class LabelMapStore implements Closeable {
     private final Path path;
@@ -125,10 +130,12 @@ public final class LabelMapStore implements Closeable {
                     + "corrupt", what, expected, (int) crc.getValue()));
     }
 
+    /** The store's file (answers also after {@link #close()}). */
     public Path path() {
         return path;
     }
 
+    /** The format of every map in the store. */
     public MapFormat format() {
         live();
         return header.format();
@@ -140,6 +147,7 @@ public final class LabelMapStore implements Closeable {
         return header.count();
     }
 
+    /** Bytes per record ({@code format().layout().recordSize()}). */
     public long recordSize() {
         live();
         return header.recordSize();
@@ -308,6 +316,7 @@ public final class LabelMapStore implements Closeable {
 
     /** Result of {@link #verify}: records whose CRC32C does not match (at most 100 listed), out of {@code checked}. */
     public record Verification(long checked, long bad, List<Long> firstBad) {
+        /** Whether every record matched its checksum. */
         public boolean ok() {
             return bad == 0;
         }

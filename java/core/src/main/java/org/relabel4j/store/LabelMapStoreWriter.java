@@ -299,10 +299,12 @@ public final class LabelMapStoreWriter implements Closeable {
         }
     }
 
+    /** The store this writer makes ({@code <out>}; written there by {@link #finish()}). */
     public Path output() {
         return out;
     }
 
+    /** The format of the maps being written. */
     public MapFormat format() {
         return format;
     }

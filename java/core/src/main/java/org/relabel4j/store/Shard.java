@@ -8,6 +8,7 @@ import java.util.List;
  * so that merging the shards in index order keeps the list's order.
  */
 public record Shard(int index, int count) {
+    /** Checks 0 <= index < count. */
     public Shard {
         if (count < 1 || index < 0 || index >= count)
             throw new IllegalArgumentException("shard must be i/N with 0 <= i < N, got " + index + "/" + count);
@@ -24,6 +25,7 @@ public record Shard(int index, int count) {
         throw new IllegalArgumentException("--shard must be i/N (e.g. 3/8), got '" + s + "'");
     }
 
+    /** This shard's contiguous part of {@code all} (the shards together cover it once, in order). */
     public <T> List<T> slice(List<T> all) {
         long n = all.size();
         return all.subList((int) (n * index / count), (int) (n * (index + 1) / count));

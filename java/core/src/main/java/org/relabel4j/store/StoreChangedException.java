@@ -8,6 +8,7 @@ import java.nio.file.Path;
  * this exception before touching the records again.
  */
 public class StoreChangedException extends StoreException {
+    /** {@code file} changed while open, as {@code what} says. */
     public StoreChangedException(Path file, String what) {
         super(file, what);
     }

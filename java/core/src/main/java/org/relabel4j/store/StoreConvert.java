@@ -13,6 +13,10 @@ import org.relabel4j.ops.MapFormat;
 public final class StoreConvert {
     private StoreConvert() {}
 
+    /**
+     * The format a conversion of {@code from} makes: {@code scoreType} (null keeps it) and {@code k} (0 or less keeps
+     * it; never more than the store's).
+     */
     public static MapFormat targetFormat(MapFormat from, DType scoreType, int k) {
         int newK = k <= 0 ? from.k() : k;
         if (newK > from.k())

@@ -64,6 +64,7 @@ public final class ImageFolder extends FileDataset {
         return builder(root).classes(classes).open();
     }
 
+    /** Options for the folder {@code root} (one sub-folder per class). */
     public static Builder builder(Path root) {
         return new Builder(root);
     }
@@ -99,6 +100,7 @@ public final class ImageFolder extends FileDataset {
             return this;
         }
 
+        /** Lists the folder; a DatasetException names an empty folder or an unreadable entry. */
         public ImageFolder open() throws IOException {
             Path dir = root.toAbsolutePath().normalize();
             requireDirectory(dir);

@@ -34,10 +34,12 @@ public final class ListFile extends FileDataset {
         this.file = file;
     }
 
+    /** Opens a list file with default options ({@link #builder}). */
     public static ListFile open(Path file) throws IOException {
         return builder(file).open();
     }
 
+    /** Options for the list file {@code file} (one "path<TAB>label" line per sample). */
     public static Builder builder(Path file) {
         return new Builder(file);
     }
@@ -77,6 +79,7 @@ public final class ListFile extends FileDataset {
             return this;
         }
 
+        /** Reads the list; a DatasetException names the line of a malformed entry. */
         public ListFile open() throws IOException {
             Path list = file.toAbsolutePath().normalize();
             Path dir = list.getParent();

@@ -9,6 +9,10 @@ public final class SubsetDataset implements Dataset {
     private final int[] indices;
     private final String why;
 
+    /**
+     * The samples of {@code base} at {@code indices} (checked to be in range); {@code why} names the subset in
+     * messages.
+     */
     public SubsetDataset(Dataset base, int[] indices, String why) {
         for (int i : indices) {
             if (i < 0 || i >= base.size())

@@ -84,10 +84,12 @@ public final class TarShards implements Dataset {
         return builder(pattern).open();
     }
 
+    /** Options for the shards matching {@code pattern} (brace ranges, e.g. {@code train-{000000..000146}.tar}). */
     public static Builder builder(String pattern) {
         return new Builder(pattern, null);
     }
 
+    /** Options for the given shard files, in order. */
     public static Builder builder(List<Path> shards) {
         return new Builder(null, List.copyOf(shards));
     }
@@ -124,6 +126,7 @@ public final class TarShards implements Dataset {
             return this;
         }
 
+        /** Indexes the shards (tar headers only); a DatasetException names a malformed shard or member. */
         public TarShards open() throws IOException {
             List<Path> paths = new ArrayList<>();
             String label;

@@ -13,6 +13,9 @@ import org.relabel4j.data.loader.Batch;
  * crop boxes, flips and record indices (a few kilobytes) go to the device, and {@link #targets} pools there, so
  * the targets never touch host memory. Loaders for this path are built without a LabelPooling (record indices
  * only), so the CPU does not pool as well.
+ *
+ * <p>Stateless and thread-safe; the caller owns the tensors returned (scope them, e.g. with a PointerScope) and the
+ * batch, which must be open during the call.
  */
 public final class BatchTensors {
     private BatchTensors() {}

@@ -22,6 +22,7 @@ public final class Devices {
         throw new IllegalArgumentException("device must be cpu, cuda or cuda:N, got '" + value + "'");
     }
 
+    /** "cpu" for a negative {@code device}, else "cuda:N". */
     public static String name(int device) {
         return device < 0 ? "cpu" : "cuda:" + device;
     }

@@ -35,6 +35,7 @@ public final class Tensors {
         return d != null ? d.label() : String.valueOf(t.scalar_type().intern());
     }
 
+    /** LibTorch's scalar type for {@code d}. */
     public static ScalarType scalarType(DType d) {
         switch (d) {
             case FLOAT32: return ScalarType.Float;
@@ -50,6 +51,7 @@ public final class Tensors {
         }
     }
 
+    /** The tensor's sizes. */
     public static long[] shape(Tensor t) {
         return t.sizes().vec().get();
     }

@@ -50,16 +50,19 @@ public final class Batch implements AutoCloseable {
         return keys.size();
     }
 
+    /** The epoch this batch belongs to. */
     public int epoch() {
         check();
         return epoch;
     }
 
+    /** Its index within the epoch. */
     public int index() {
         check();
         return index;
     }
 
+    /** The samples' keys, in batch order. */
     public List<String> keys() {
         check();
         return keys;
@@ -71,21 +74,25 @@ public final class Batch implements AutoCloseable {
         return images;
     }
 
+    /** Crop boxes float32 {@code [B,4]}: (x1, y1, x2, y2) normalized to each image. */
     public NdArray boxes() {
         check();
         return boxes;
     }
 
+    /** Horizontal flips uint8 {@code [B]} (1 = flipped). */
     public NdArray flips() {
         check();
         return flips;
     }
 
+    /** Labels int64 {@code [B]}. */
     public NdArray labels() {
         check();
         return labels;
     }
 
+    /** Label-map store records int64 {@code [B]} (-1 without a store or a map). */
     public NdArray recordIndices() {
         check();
         return recordIndices;
@@ -103,11 +110,13 @@ public final class Batch implements AutoCloseable {
         return skipped;
     }
 
+    /** CPU time spent decoding and transforming this batch's images. */
     public long decodeNanos() {
         check();
         return decodeNanos;
     }
 
+    /** CPU time spent on this batch's label maps and LabelPooling targets. */
     public long labelNanos() {
         check();
         return labelNanos;

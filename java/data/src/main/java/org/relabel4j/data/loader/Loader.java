@@ -131,11 +131,13 @@ public final class Loader implements AutoCloseable {
         return rec;
     }
 
+    /** The dataset this loader reads. */
     public Dataset dataset() {
         live();
         return dataset;
     }
 
+    /** Samples per batch. */
     public int batchSize() {
         live();
         return batchSize;
@@ -157,6 +159,7 @@ public final class Loader implements AutoCloseable {
         return mine;
     }
 
+    /** The number of batches of each epoch on this rank. */
     public int batchesPerEpoch() {
         live();
         if (dropLast) return dataset.size() / world / batchSize;  // the same on every rank
@@ -446,12 +449,14 @@ public final class Loader implements AutoCloseable {
             this.transform = Objects.requireNonNull(transform, "transform");
         }
 
+        /** Samples per batch (default 256). */
         public Builder batchSize(int n) {
             if (n < 1) throw new IllegalArgumentException("batch size must be >= 1, got " + n);
             this.batchSize = n;
             return this;
         }
 
+        /** Worker threads decoding and transforming batches (default: the available processors). */
         public Builder workers(int n) {
             if (n < 1) throw new IllegalArgumentException("workers must be >= 1, got " + n);
             this.workers = n;
@@ -465,16 +470,19 @@ public final class Loader implements AutoCloseable {
             return this;
         }
 
+        /** The seed fixing the order and every augmentation (default 0). */
         public Builder seed(long s) {
             this.seed = s;
             return this;
         }
 
+        /** Whether each epoch visits the samples in a (seed, epoch) permutation (default true). */
         public Builder shuffle(boolean on) {
             this.shuffle = on;
             return this;
         }
 
+        /** Whether the last partial batch is dropped (default false; every rank then makes as many batches). */
         public Builder dropLast(boolean on) {
             this.dropLast = on;
             return this;
@@ -498,6 +506,7 @@ public final class Loader implements AutoCloseable {
             return this;
         }
 
+        /** Normalized float32 images (default) or uint8 ones (normalization left to the device). */
         public Builder pixels(Pixels p) {
             this.pixels = Objects.requireNonNull(p, "pixels");
             return this;
@@ -517,6 +526,7 @@ public final class Loader implements AutoCloseable {
             return this;
         }
 
+        /** The loader; its workers start with the first epoch. The caller closes it. */
         public Loader build() {
             if (pixels == Pixels.UINT8 && transform.normalizes())
                 throw new IllegalArgumentException("uint8 batches need a transform without normalization (normalize on "

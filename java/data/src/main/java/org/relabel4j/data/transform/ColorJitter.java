@@ -9,6 +9,7 @@ package org.relabel4j.data.transform;
 public final class ColorJitter {
     private final float brightness, contrast, saturation;
 
+    /** Factors drawn uniformly from [1 - x, 1 + x] for each of brightness, contrast and saturation (0 leaves it). */
     public ColorJitter(float brightness, float contrast, float saturation) {
         if (brightness < 0 || contrast < 0 || saturation < 0)
             throw new IllegalArgumentException("jitter strengths must be >= 0, got " + brightness + ", " + contrast + ", "

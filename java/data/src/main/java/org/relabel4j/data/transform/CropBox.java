@@ -5,6 +5,10 @@ package org.relabel4j.data.transform;
  * imageWidth x imageHeight. {@link #normalized()} is the box the label maps are pooled over.
  */
 public record CropBox(int x, int y, int width, int height, int imageWidth, int imageHeight) {
+    /**
+     * A crop (x, y, width, height) in pixels of an {@code imageWidth} x {@code imageHeight} image; checked to be
+     * non-empty and inside it.
+     */
     public CropBox {
         if (width <= 0 || height <= 0 || x < 0 || y < 0 || x + width > imageWidth || y + height > imageHeight)
             throw new IllegalArgumentException("crop (" + x + ", " + y + ", " + width + "x" + height + ") is outside the "

@@ -17,6 +17,7 @@ public final class EvalTransform implements SampleTransform {
     private final ImageDecoder decoder = new ImageDecoder();
     private final ThreadLocal<Resampler> resamplers = ThreadLocal.withInitial(Resampler::new);
 
+    /** Resize the shorter side to {@code resize}, center-crop {@code size}, normalize. */
     public EvalTransform(int size, int resize, Normalization normalization) {
         if (size < 1 || resize < size)
             throw new IllegalArgumentException("need 1 <= size <= resize, got size " + size + ", resize " + resize);

@@ -7,6 +7,7 @@ package org.relabel4j.data.transform;
 public final class Lighting {
     /** ImageNet's RGB eigenvalues and eigenvectors (columns), as used by the released code. */
     public static final float[] IMAGENET_EIGVAL = {0.2175f, 0.0188f, 0.0045f};
+    /** The eigenvectors of ImageNet's RGB covariance (AlexNet PCA lighting). */
     public static final float[][] IMAGENET_EIGVEC = {
         {-0.5675f, 0.7192f, 0.4009f},
         {-0.5808f, -0.0045f, -0.8140f},
@@ -17,6 +18,7 @@ public final class Lighting {
     private final float[] eigval;
     private final float[][] eigvec;
 
+    /** PCA lighting noise: per image alpha ~ N(0, alphaStd) per component of {@code eigval}/{@code eigvec}. */
     public Lighting(float alphaStd, float[] eigval, float[][] eigvec) {
         if (alphaStd < 0) throw new IllegalArgumentException("alphaStd must be >= 0, got " + alphaStd);
         this.alphaStd = alphaStd;
@@ -24,6 +26,7 @@ public final class Lighting {
         this.eigvec = new float[][] {eigvec[0].clone(), eigvec[1].clone(), eigvec[2].clone()};
     }
 
+    /** PCA lighting with ImageNet's eigenvalues and eigenvectors. */
     public static Lighting imagenet(float alphaStd) {
         return new Lighting(alphaStd, IMAGENET_EIGVAL, IMAGENET_EIGVEC);
     }

@@ -9,6 +9,10 @@ package org.relabel4j.data.transform;
 public final class RandomResizedCrop {
     private final double scaleMin, scaleMax, logRatioMin, logRatioMax, ratioMin, ratioMax;
 
+    /**
+     * torchvision's RandomResizedCrop parameters: area scale in [scaleMin, scaleMax], aspect ratio in [ratioMin,
+     * ratioMax] (log-uniform).
+     */
     public RandomResizedCrop(double scaleMin, double scaleMax, double ratioMin, double ratioMax) {
         if (!(scaleMin > 0 && scaleMin <= scaleMax && scaleMax <= 1))
             throw new IllegalArgumentException("scale must satisfy 0 < min <= max <= 1, got (" + scaleMin + ", " + scaleMax + ")");
@@ -27,6 +31,9 @@ public final class RandomResizedCrop {
         return new RandomResizedCrop(0.08, 1.0, 3.0 / 4.0, 4.0 / 3.0);
     }
 
+    /**
+     * A crop of a {@code width} x {@code height} image, drawn as torchvision draws it (10 tries, then a center crop).
+     */
     public CropBox sample(int width, int height, SampleRandom r) {
         double area = (double) width * height;
         for (int attempt = 0; attempt < 10; ++attempt) {

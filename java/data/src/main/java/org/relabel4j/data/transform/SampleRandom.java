@@ -27,6 +27,7 @@ public final class SampleRandom {
         return z ^ (z >>> 31);
     }
 
+    /** The next 64 random bits (SplitMix64). */
     public long nextLong() {
         state += 0x9e3779b97f4a7c15L;
         return mix(state);
@@ -49,6 +50,7 @@ public final class SampleRandom {
         return (int) (r % bound);  // bias < 2^-31 for the bounds used here (image sizes)
     }
 
+    /** A fair coin. */
     public boolean nextBoolean() {
         return nextLong() < 0;
     }

@@ -21,6 +21,10 @@ public final class TrainTransform implements SampleTransform {
     private final ImageDecoder decoder = new ImageDecoder();
     private final ThreadLocal<Resampler> resamplers = ThreadLocal.withInitial(Resampler::new);
 
+    /**
+     * The training transform: {@code crop} resized to {@code size}, a horizontal flip with probability 1/2 when
+     * {@code hflip}, then {@code jitter} and {@code lighting} (each may be null) and the normalization.
+     */
     public TrainTransform(int size, RandomResizedCrop crop, boolean hflip, ColorJitter jitter, Lighting lighting,
             Normalization normalization) {
         if (size < 1) throw new IllegalArgumentException("size must be >= 1, got " + size);
