@@ -23,7 +23,8 @@ class ApiDocsTest {
     static final Map<String, List<String>> API = Map.of(
             "core", List.of("", "nd", "ops", "store"),
             "data", List.of("data", "data/loader", "data/transform"),
-            "torch", List.of("torch"));
+            "torch", List.of("torch"),
+            "djl", List.of("djl"));
     static final Pattern PUBLIC = Pattern.compile("^\\s*public\\s.*");
 
     static List<String> undocumented(Path file) throws IOException {

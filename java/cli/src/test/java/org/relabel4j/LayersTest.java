@@ -17,16 +17,17 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 
 /**
- * The packages depend on each other one way: cli -> demo -> annotate -> train -> eval -> model -> torch -> data ->
- * store -> ops -> native (jni and cuda, one layer); io, nd and torchsave are utilities every layer may use (and that
- * use only each other). A reference against that direction (an import, or a qualified name in code) fails here,
- * naming the file. The layers are cut into the Maven modules (java/core, java/data, java/torch, java/cli) at fixed
- * places, so that relabel4j-core never needs LibTorch or OpenCV: every package must live in its module
- * ({@link #MODULE}).
+ * The packages depend on each other one way: cli -> djl -> demo -> annotate -> train -> eval -> model -> torch ->
+ * data -> store -> ops -> native (jni and cuda, one layer); io, nd and torchsave are utilities every layer may use
+ * (and that use only each other). A reference against that direction (an import, or a qualified name in code) fails
+ * here, naming the file. The layers are cut into the Maven modules (java/core, java/data, java/torch, java/cli,
+ * java/djl) at fixed places, so that relabel4j-core never needs LibTorch or OpenCV: every package must live in its
+ * module ({@link #MODULE}).
  */
 class LayersTest {
-    static final List<Set<String>> ORDER = List.of(Set.of("cli"), Set.of("demo"), Set.of("annotate"), Set.of("train"),
-            Set.of("eval"), Set.of("model"), Set.of("torch"), Set.of("data"), Set.of("store"), Set.of("ops"),
+    static final List<Set<String>> ORDER = List.of(Set.of("cli"), Set.of("djl"), Set.of("demo"), Set.of("annotate"),
+            Set.of("train"), Set.of("eval"), Set.of("model"), Set.of("torch"), Set.of("data"), Set.of("store"),
+            Set.of("ops"),
             Set.of("jni", "cuda"));
     static final Set<String> UTILITIES = Set.of("io", "nd", "torchsave");
     /** The module (folder under java/) of every top-level package. */
@@ -34,7 +35,7 @@ class LayersTest {
             Map.entry("annotate", "torch"), Map.entry("train", "torch"), Map.entry("eval", "torch"),
             Map.entry("model", "torch"), Map.entry("torch", "torch"), Map.entry("data", "data"),
             Map.entry("store", "core"), Map.entry("ops", "core"), Map.entry("jni", "core"), Map.entry("cuda", "core"),
-            Map.entry("io", "core"), Map.entry("nd", "core"), Map.entry("torchsave", "core"));
+            Map.entry("io", "core"), Map.entry("nd", "core"), Map.entry("torchsave", "core"), Map.entry("djl", "djl"));
     /**
      * References against the direction that are known and left for their owners, each with its reason. demo's
      * report draws its figures through the {@code relabel show} command instead of an annotate API.
@@ -61,7 +62,8 @@ class LayersTest {
     @Test
     void everyPackageLivesInItsModule() throws IOException {
         Map<String, Path> roots = sourceRoots();
-        assertTrue(roots.keySet().containsAll(Set.of("core", "data", "torch", "cli")), "modules found: " + roots.keySet());
+        assertTrue(roots.keySet().containsAll(Set.of("core", "data", "torch", "cli", "djl")),
+                "modules found: " + roots.keySet());
         List<String> misplaced = new ArrayList<>();
         for (Map.Entry<String, Path> r : roots.entrySet()) {
             try (Stream<Path> s = Files.list(r.getValue())) {

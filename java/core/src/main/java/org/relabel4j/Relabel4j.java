@@ -50,7 +50,8 @@ public final class Relabel4j {
         r.put("relabel4j", version());
         Loader.load(RelabelNative.class);
         r.put("native library", Loader.getLoadedLibraries().getOrDefault("relabel", "?"));
-        r.put("native version", RelabelNative.relabel_version().getString() + " (ABI " + RelabelNative.relabel_abi_version() + ")");
+        r.put("native version", RelabelNative.relabel_version().getString() + " (ABI "
+                + RelabelNative.relabel_abi_version() + ")");
         r.put("platform", Loader.getPlatform());
         r.put("native build", RelabelNative.relabel_build_info().getString());
         r.put("cuda kernels", Cuda.built() ? "built" : "not built");
