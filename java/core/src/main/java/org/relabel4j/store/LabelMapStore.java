@@ -50,6 +50,8 @@ public final class LabelMapStore implements Closeable {
     private final StoreLock lock;
     private final long modified;
     private volatile Pointer base;  // null once closed
+    private Pointer mapping;  // the mapping of a closed store while pins keep it (see pin())
+    private int pins;
     private final long size;
 
     private LabelMapStore(Path path, StoreLock lock, long modified, Pointer base, long size, StoreHeader header,
@@ -364,7 +366,8 @@ public final class LabelMapStore implements Closeable {
     }
 
     /**
-     * Unmaps the file and releases its lock; idempotent. Afterwards every method but {@link #path()} and this one,
+     * Unmaps the file and releases its lock (once the last {@link #pin()} is released); idempotent. Afterwards every
+     * method but {@link #path()}, {@link #pins()} and this one,
      * and every method of the {@link MapRecords} from {@link #records()}, throws an IllegalStateException naming the
      * store. Close only after the readers are done (a {@link org.relabel4j.ops.LabelPooling} gather already
      * running on another thread, or a {@code Loader} still assembling batches, must finish first: close the loader
@@ -376,7 +379,39 @@ public final class LabelMapStore implements Closeable {
         Pointer b = base;
         if (b != null) {
             base = null;
-            RelabelNative.relabel_file_unmap(b, size);
+            mapping = b;
+            if (pins == 0) unmap();
+        }
+    }
+
+    /**
+     * Keeps the mapping alive for a view another library holds over it (e.g. {@code TensorOps.records}, a LibTorch
+     * tensor that cannot check whether the store is open): until the returned pin is closed, {@link #close()} marks
+     * the store closed (every method then throws) but leaves the file mapped, and the last pin's close unmaps it.
+     * Closing a pin again does nothing. An IllegalStateException when the store is closed already.
+     */
+    public synchronized AutoCloseable pin() {
+        live();
+        ++pins;
+        java.util.concurrent.atomic.AtomicBoolean released = new java.util.concurrent.atomic.AtomicBoolean();
+        return () -> {
+            if (released.compareAndSet(false, true)) unpin();
+        };
+    }
+
+    /** Views of the mapping still pinned (see {@link #pin()}); 0 once every pin is closed. */
+    public synchronized int pins() {
+        return pins;
+    }
+
+    private synchronized void unpin() {
+        if (--pins == 0 && base == null) unmap();
+    }
+
+    private void unmap() {
+        if (mapping != null) {
+            RelabelNative.relabel_file_unmap(mapping, size);
+            mapping = null;
             lock.close();
         }
     }

@@ -1,6 +1,7 @@
 package org.relabel4j.torch;
 
 import org.bytedeco.javacpp.Pointer;
+import org.bytedeco.pytorch.PointerConsumer;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch;
@@ -128,14 +129,49 @@ public final class TensorOps {
     }
 
     /**
-     * A CPU uint8 tensor {@code [N, recordSize]} over the store's mapped records (no copy); valid while the store is
-     * open. Reads through it are not checked: copy it (e.g. to a device) right away, as training does.
+     * A CPU uint8 tensor {@code [N, recordSize]} over the store's mapped records (no copy). The tensor keeps the
+     * mapping alive ({@link LabelMapStore#pin()}): closing the store while the tensor lives makes the store's methods
+     * throw but leaves the file mapped until LibTorch frees the tensor. Reads through it do not check the file for
+     * changes by other programs: copy it (e.g. to a device) right away, as training does.
      */
     public static Tensor records(LabelMapStore store) {
         Torch.init();
         MapRecords r = store.records();
         r.checkUnchanged();
-        return torch.from_blob(r.base(), new long[] {r.count(), r.format().layout().recordSize()},
-                new TensorOptions(torch.ScalarType.Byte));
+        AutoCloseable pin = store.pin();
+        try {
+            return torch.from_blob(r.base(), new long[] {r.count(), r.format().layout().recordSize()},
+                    new Unpin(pin), new TensorOptions(torch.ScalarType.Byte));
+        } catch (RuntimeException | Error e) {
+            release(pin);
+            throw e;
+        }
+    }
+
+    /** LibTorch's deleter of a records tensor: releases the store's pin when the tensor's memory is freed. */
+    private static final class Unpin extends PointerConsumer {
+        /** Deleters LibTorch still holds (a JavaCPP callback must stay reachable until it is called). */
+        private static final java.util.Set<Unpin> LIVE = java.util.concurrent.ConcurrentHashMap.newKeySet();
+        private final AutoCloseable pin;
+
+        Unpin(AutoCloseable pin) {
+            super();
+            this.pin = pin;
+            LIVE.add(this);
+        }
+
+        @Override
+        public void call(Pointer data) {
+            release(pin);
+            LIVE.remove(this);
+        }
+    }
+
+    private static void release(AutoCloseable pin) {
+        try {
+            pin.close();
+        } catch (Exception e) {
+            throw new IllegalStateException("releasing a label-map store pin", e);
+        }
     }
 }

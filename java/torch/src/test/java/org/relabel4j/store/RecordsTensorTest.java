@@ -2,6 +2,7 @@ package org.relabel4j.store;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import java.nio.file.Path;
 import org.bytedeco.javacpp.PointerScope;
@@ -34,5 +35,28 @@ class RecordsTensorTest {
                 for (int j = 0; j < s.recordSize(); j += 97)
                     assertEquals(s.recordView(i).get(j), copy.buffer().get((int) (i * s.recordSize() + j)), "record " + i);
         }
+    }
+
+    @Test
+    void theTensorKeepsTheMappingAliveAfterTheStoreIsClosed() throws Exception {
+        MapFormat f = new MapFormat(100, 3, 6, 6, DType.FLOAT16, DType.UINT16);
+        Path out = tmp.resolve("pinned.rlm");
+        LabelMapStoreTest.write(out, f, 32, 5);
+        Torch.init();
+        LabelMapStore s = LabelMapStore.open(out);
+        byte[] want = new byte[(int) (32 * s.recordSize())];
+        for (int i = 0; i < 32; ++i) s.recordView(i).get(want, (int) (i * s.recordSize()), (int) s.recordSize());
+        try (PointerScope scope = new PointerScope()) {  // every tensor made here is freed when it closes
+            Tensor t = TensorOps.records(s);
+            assertEquals(1, s.pins());
+            s.close();
+            assertThrows(IllegalStateException.class, () -> s.find("k"), "the store is closed");
+            assertEquals(1, s.pins(), "the tensor still pins the mapping");
+            byte[] got = new byte[want.length];
+            Tensors.toNdArray(t).buffer().get(got);  // reads the mapping: still mapped
+            org.junit.jupiter.api.Assertions.assertArrayEquals(want, got);
+        }
+        // LibTorch freed the tensor: its deleter released the pin, and the file is unmapped
+        assertEquals(0, s.pins());
     }
 }
