@@ -18,7 +18,7 @@ public final class Fixtures {
 
     public static Path root() {
         String p = System.getProperty("relabel.fixtures");
-        return Path.of(p != null ? p : "../../shared/fixtures").toAbsolutePath().normalize();
+        return Path.of(p != null ? p : "../../../shared/fixtures").toAbsolutePath().normalize();
     }
 
     /** Skips the calling test, saying why, when the fixtures are not there; fails it under {@link Required}. */
