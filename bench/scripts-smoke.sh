@@ -40,6 +40,7 @@ ENTRIES=(
   "anchors|bench/anchors.sh|600|bench/anchors.sh --smoke --out '$out/anchors-run'"
   "quick|bench/quick.sh|600|bench/quick.sh --iters 1 --anchor-iters 1 --build-dir '$root/bench/target/quick-build'"
   "loader|bench/loader.sh|600|bench/loader.sh --images 20 --epochs 1"
+  "scale|bench/scale.sh|600|bench/scale.sh --smoke --dir '$out/scale-run'"
   "dist|bench/dist.sh|600|bench/dist.sh --models small-cnn --images 64 --steps 6 --batch 4 --repeat 1"
   "gpu-check|bench/gpu/check.sh|120|bash bench/gpu/check.sh --help && bash bench/gpu/check.sh --plan && bash bench/gpu/check.sh --self-test"
 )
@@ -65,6 +66,7 @@ expect() {
     quick) echo '^\| label_pool \|' ;;
     loader) echo '^\| relabel4j Loader \|' ;;
     dist) echo '^\| small-cnn' ;;
+    scale) echo '^\| imagenet\.rlm \| mapped \|' ;;
     demo) echo 'report' ;;
     gpu-check) echo '^check.sh --self-test: 0 failure' ;;
   esac

@@ -135,8 +135,13 @@ extern "C" int32_t relabel_file_unmap(void *base, int64_t size) {
 extern "C" int32_t relabel_file_advise(void *base, int64_t offset, int64_t length, int32_t advice) {
   clear_error();
   if (base == nullptr || length <= 0 || offset < 0) return RELABEL_OK;
-  static const int kAdvice[] = {MADV_NORMAL, MADV_RANDOM, MADV_SEQUENTIAL, MADV_WILLNEED, MADV_DONTNEED};
-  if (advice < 0 || advice > 4) return fail(RELABEL_ERR_ARGUMENT, "advice must be in [0, 4], got %d", advice);
+#ifdef MADV_HUGEPAGE
+  static const int kHugePage = MADV_HUGEPAGE;
+#else
+  static const int kHugePage = MADV_NORMAL;
+#endif
+  static const int kAdvice[] = {MADV_NORMAL, MADV_RANDOM, MADV_SEQUENTIAL, MADV_WILLNEED, MADV_DONTNEED, kHugePage};
+  if (advice < 0 || advice > 5) return fail(RELABEL_ERR_ARGUMENT, "advice must be in [0, 5], got %d", advice);
   // madvise needs a page-aligned start.
   const long page = sysconf(_SC_PAGESIZE);
   char *start = static_cast<char *>(base) + offset;

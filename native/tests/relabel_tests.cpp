@@ -737,6 +737,14 @@ int suite_files() {
   EXPECT(relabel_file_map_fd(r1, &base, &size) == RELABEL_OK && size == 3 * 4096 && base != nullptr, "%s",
          relabel_last_error());
   EXPECT(base != nullptr && static_cast<const char *>(base)[5000] == 7, "mapped bytes differ");
+  // Access hints: every code in [0, 5] is accepted (advisory: an unaligned start is rounded down to its page), and
+  // the mapping reads the same after them; others are refused with the range.
+  for (int32_t advice = 0; advice <= 5; ++advice)
+    EXPECT(relabel_file_advise(base, 100, 5000, advice) == RELABEL_OK, "advice %d: %s", advice, relabel_last_error());
+  EXPECT(static_cast<const char *>(base)[8000] == 7, "mapped bytes differ after the hints");
+  EXPECT(relabel_file_advise(base, 0, 4096, 6) == RELABEL_ERR_ARGUMENT &&
+             std::string(relabel_last_error()).find("advice must be in [0, 5], got 6") != std::string::npos,
+         "%s", relabel_last_error());
   // Another program truncates the file: the descriptor's size says so (touching the lost pages would fault).
   EXPECT(truncate(path.c_str(), 4096) == 0, "truncate failed");
   EXPECT(relabel_file_stat(nullptr, r1, info) == RELABEL_OK && info[0] == 4096, "size %lld after truncation",

@@ -180,7 +180,8 @@ RELABEL_API int32_t relabel_file_stat(const char *path, int32_t fd, int64_t *inf
 /* As relabel_file_map, for a file open as fd (which may be closed after: the mapping keeps the file). */
 RELABEL_API int32_t relabel_file_map_fd(int32_t fd, void **base, int64_t *size);
 /* Access-pattern hint for [offset, offset + length) of a mapping: 0 normal, 1 random, 2 sequential, 3 will need
- * soon (read ahead now), 4 will not need. Advisory: failures are ignored. */
+ * soon (read ahead now), 4 will not need, 5 back with transparent huge pages (anonymous memory). Advisory: failures
+ * are ignored. */
 RELABEL_API int32_t relabel_file_advise(void *base, int64_t offset, int64_t length, int32_t advice);
 
 /* ---- CUDA twins (device pointers; asynchronous on stream) ---- */

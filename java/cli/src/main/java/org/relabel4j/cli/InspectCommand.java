@@ -40,18 +40,26 @@ final class InspectCommand implements Callable<Integer> {
     @Option(names = "--json", description = "print one JSON object")
     boolean json;
 
+    @Option(names = "--residency", paramLabel = "HOW", defaultValue = "mapped", description = "how to hold the records: "
+            + "mapped (madvise RANDOM, the default), mapped-readahead, or ram (a copy in anonymous memory, huge pages "
+            + "where the kernel allows); the line `access:` says what is in effect")
+    String residency;
+
     @Override
     public Integer call() throws Exception {
         ObjectMapper mapper = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
         PrintWriter out = spec.commandLine().getOut();
         FileArgs.of().in("STORE.rlm", store).check();
-        try (LabelMapStore s = LabelMapStore.open(store)) {
+        LabelMapStore.Residency how = LabelMapStore.Residency.parse(residency);
+        try (LabelMapStore s = LabelMapStore.open(store, how)) {
             MapFormat f = s.format();
             ObjectNode r = mapper.createObjectNode();
             r.put("store", s.path().toString());
             r.put("records", s.size());
             r.put("record_bytes", s.recordSize());
             r.put("file_bytes", s.fileSize());
+            r.put("residency", s.residency().name().toLowerCase(Locale.ROOT).replace('_', '-'));
+            r.put("access", s.residencyDescription());
             ObjectNode fmt = r.putObject("format");
             fmt.put("classes", f.classes()).put("k", f.k()).put("height", f.height()).put("width", f.width())
                     .put("score_dtype", f.scoreType().label()).put("index_dtype", f.indexType().label());
@@ -104,6 +112,7 @@ final class InspectCommand implements Callable<Integer> {
         out.printf(Locale.ROOT, "records:   %d of %d bytes%n", s.size(), s.recordSize());
         out.printf(Locale.ROOT, "format:    C=%d k=%d %dx%d, scores %s, class ids %s%n", f.classes(), f.k(), f.height(),
                 f.width(), f.scoreType().label(), f.indexType().label());
+        out.printf("access:    %s%n", s.residencyDescription());
         out.printf("metadata:  %s%n", r.get("metadata").toString());
         if (r.has("verify")) {
             long bad = r.get("verify").get("bad").asLong();

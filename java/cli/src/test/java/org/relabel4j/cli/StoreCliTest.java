@@ -174,6 +174,15 @@ class StoreCliTest {
         assertTrue(text.out().contains("verify:    OK, 3 records"), text.out());
         assertTrue(text.out().contains("key:       " + KEYS[2] + " (record 2)"), text.out());
         assertTrue(text.out().contains("whole image, pooled logits:"), text.out());
+        assertTrue(text.out().contains("access:    mapped, madvise(RANDOM) on the records (0.00 GB): no readahead from disk"), text.out());
+        Run ram = relabel("inspect", out.toString(), "--residency", "ram", "--verify");
+        assertEquals(0, ram.code(), ram.err());
+        assertTrue(ram.out().contains("access:    in RAM: 0.00 GB of anonymous memory, "), ram.out());
+        assertTrue(ram.out().contains("verify:    OK, 3 records"), ram.out());
+        Run badResidency = relabel("inspect", out.toString(), "--residency", "disk");
+        assertEquals(RelabelCli.EXIT_BAD_INPUT, badResidency.code());
+        assertTrue(badResidency.err().contains("store residency 'disk': expected mapped, mapped-readahead or ram"),
+                badResidency.err());
         assertTrue(text.out().contains("  ( 0, 0):"), text.out());
         Run json = relabel("inspect", out.toString(), "--json", "--key", KEYS[0]);
         JsonNode n = new ObjectMapper().readTree(json.out());

@@ -128,7 +128,7 @@ public final class LabelMapImport {
             long resumed = w.count();
             try {
                 Set<String> have = new HashSet<>();
-                for (long i = 0; i < w.count(); ++i) have.add(w.key(i));
+                w.forEachKey(have::add);
                 final MapFormat fmt = format;
                 Deque<Future<Decoded>> window = new ArrayDeque<>();
                 long seen = 0;

@@ -46,6 +46,7 @@ public final class LabelMapStore implements Closeable {
     private final StoreHeader header;
     private final RecordCodec codec;
     private final KeyIndex index;
+    private final MappedRegion crcs;
     private final String metadataJson;
     private final StoreLock lock;
     private final long modified;
@@ -53,9 +54,46 @@ public final class LabelMapStore implements Closeable {
     private Pointer mapping;  // the mapping of a closed store while pins keep it (see pin())
     private int pins;
     private final long size;
+    private Residency residency = Residency.MAPPED;
+    private String residencyNote = "";
+    private Pointer ram, ramAllocation;  // the RAM copy's allocation (records start recordsAt bytes in)
+    private long recordsAt;
+    private static final int ADVICE_RANDOM = 1, ADVICE_SEQUENTIAL = 2, ADVICE_WILLNEED = 3, ADVICE_DONTNEED = 4,
+            ADVICE_HUGEPAGE = 5;
+    private static final long HUGE_PAGE = 2L << 20, COPY_CHUNK = 64L << 20;
+
+    /** How an open store holds its records. */
+    public enum Residency {
+        /**
+         * Mapped from the file with {@code madvise(RANDOM)} on the records (the default): a fault that goes to disk
+         * reads the page it touches, not a readahead window. (Pages already in the page cache are still mapped 64 KB
+         * around each fault by the kernel's fault-around, whatever the hint: {@link #RAM} avoids file faults.)
+         */
+        MAPPED,
+        /** Mapped with the kernel's readahead (faults read ahead around them): for sequential scans. */
+        MAPPED_READAHEAD,
+        /**
+         * The records copied into anonymous memory at open, backed by transparent huge pages where the kernel
+         * allows (more TLB reach, no page faults on the file); costs the records' size in RAM and the time to read
+         * them once.
+         */
+        RAM;
+
+        /** Parses "mapped", "mapped-readahead" or "ram" (case-insensitive); an IllegalArgumentException names them. */
+        public static Residency parse(String s) {
+            return switch (s.strip().toLowerCase(java.util.Locale.ROOT).replace('_', '-')) {
+                case "mapped" -> MAPPED;
+                case "mapped-readahead" -> MAPPED_READAHEAD;
+                case "ram" -> RAM;
+                default -> throw new IllegalArgumentException("store residency '" + s + "': expected mapped, "
+                        + "mapped-readahead or ram");
+            };
+        }
+    }
 
     private LabelMapStore(Path path, StoreLock lock, long modified, Pointer base, long size, StoreHeader header,
-            KeyIndex index, String metadataJson) {
+            MappedRegion crcs, KeyIndex index, String metadataJson) {
+        this.crcs = crcs;
         this.path = path;
         this.lock = lock;
         this.modified = modified;
@@ -72,6 +110,14 @@ public final class LabelMapStore implements Closeable {
      * holds the file exclusively, which it does only while renaming a new store over it.
      */
     public static LabelMapStore open(Path path) throws IOException {
+        return open(path, Residency.MAPPED);
+    }
+
+    /**
+     * {@link #open(Path)} holding the records as {@code residency} says ({@link Residency}; {@link #residencyDescription}
+     * tells what is in effect).
+     */
+    public static LabelMapStore open(Path path, Residency residency) throws IOException {
         if (Files.isDirectory(path)) throw new StoreException(path, "is a directory, not a label-map store");
         StoreLock lock = StoreLock.shared(path);
         Pointer base = new Pointer();
@@ -100,15 +146,22 @@ public final class LabelMapStore implements Closeable {
             ByteBuffer head = region(base, 0, Math.min(size, StoreHeader.SIZE));
             StoreHeader h = StoreHeader.decode(path, head, size);
             h.checkRegions(path, size);
-            checkCrc(path, "CRC array", region(base, h.crcOffset(), 4 * h.count()), h.crcOfCrcs());
-            ByteBuffer indexRegion = region(base, h.indexOffset(), h.indexSize());
+            MappedRegion crcs = new MappedRegion(base, h.crcOffset(), 4 * h.count());
+            checkCrc(path, "CRC array", crcs, h.crcOfCrcs());
+            MappedRegion indexRegion = new MappedRegion(base, h.indexOffset(), h.indexSize());
             checkCrc(path, "key index", indexRegion, h.indexCrc());
-            ByteBuffer meta = region(base, h.metaOffset(), h.metaSize());
+            if (h.metaSize() > 64L << 20) throw new StoreException(path, "metadata of " + h.metaSize() + " bytes (at most 64 MiB)");
+            MappedRegion meta = new MappedRegion(base, h.metaOffset(), h.metaSize());
             checkCrc(path, "metadata", meta, h.metaCrc());
-            byte[] json = new byte[meta.remaining()];
-            meta.duplicate().get(json);
+            byte[] json = new byte[(int) meta.length()];
+            meta.get(0, json, 0, json.length);
             KeyIndex index = KeyIndex.of(path, indexRegion, h.count());
-            return new LabelMapStore(path, lock, modified, base, size, h, index, new String(json, StandardCharsets.UTF_8));
+            LabelMapStore store = new LabelMapStore(path, lock, modified, base, size, h, crcs, index,
+                    new String(json, StandardCharsets.UTF_8));
+            store.recordsAt = h.recordsOffset();
+            store.residency = residency;
+            store.hold(residency);
+            return store;
         } catch (IOException | RuntimeException e) {
             RelabelNative.relabel_file_unmap(base, size);
             lock.close();
@@ -124,9 +177,9 @@ public final class LabelMapStore implements Closeable {
         return new BytePointer(base).getPointer(offset).limit(length).asByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
     }
 
-    private static void checkCrc(Path path, String what, ByteBuffer region, int expected) throws StoreException {
+    private static void checkCrc(Path path, String what, MappedRegion region, int expected) throws StoreException {
         CRC32C crc = new CRC32C();
-        crc.update(region.duplicate());
+        region.update(crc);
         if ((int) crc.getValue() != expected)
             throw new StoreException(path, String.format("%s checksum mismatch (stored %08x, computed %08x): the file is "
                     + "corrupt", what, expected, (int) crc.getValue()));
@@ -255,7 +308,7 @@ public final class LabelMapStore implements Closeable {
         for (int i = 0; i < records.length; ++i) {
             checkRecord(records[i]);
             Pointer.memcpy(new Pointer(target).position(i * header.recordSize()),
-                    new Pointer(live()).position(header.recordsOffset() + records[i] * header.recordSize()),
+                    new Pointer(recordsBase()).position(recordsAt + records[i] * header.recordSize()),
                     header.recordSize());
         }
     }
@@ -266,7 +319,7 @@ public final class LabelMapStore implements Closeable {
      */
     public MapRecords records() {
         live();
-        return MapRecords.of(header.format(), header.count(), new Pointer(live()).position(header.recordsOffset()), -1,
+        return MapRecords.of(header.format(), header.count(), new Pointer(recordsBase()).position(recordsAt), -1,
                 this::checkUnchangedUnchecked, this::live);
     }
 
@@ -279,7 +332,7 @@ public final class LabelMapStore implements Closeable {
         try {
             if (bytes > 0)
                 NativeStatus.check(RelabelNative.relabel_cuda_memcpy(buffer.pointer(),
-                        new Pointer(live()).position(header.recordsOffset()), bytes, 1), "upload " + path + " to cuda:" + device);
+                        new Pointer(recordsBase()).position(recordsAt), bytes, 1), "upload " + path + " to cuda:" + device);
             String what = "device records of " + path + " on cuda:" + device;
             return new DeviceRecords(buffer, MapRecords.of(header.format(), header.count(), buffer.pointer(), device,
                     null, () -> {
@@ -326,7 +379,20 @@ public final class LabelMapStore implements Closeable {
 
     /** Checks every record's CRC32C; {@code progress} gets the number of records checked so far (may be null). */
     public Verification verify(LongConsumer progress) {
-        ByteBuffer crcs = region(live(), header.crcOffset(), 4 * header.count());
+        live();
+        if (ram == null)  // a sequential scan: readahead while it runs, the open's hint after
+            RelabelNative.relabel_file_advise(base, header.recordsOffset(), header.count() * header.recordSize(),
+                    ADVICE_SEQUENTIAL);
+        try {
+            return verifyRecords(progress);
+        } finally {
+            if (ram == null && base != null)
+                RelabelNative.relabel_file_advise(base, header.recordsOffset(), header.count() * header.recordSize(),
+                        residency == Residency.MAPPED ? ADVICE_RANDOM : 0);
+        }
+    }
+
+    private Verification verifyRecords(LongConsumer progress) {
         long bad = 0;
         List<Long> first = new ArrayList<>();
         CRC32C crc = new CRC32C();
@@ -334,7 +400,7 @@ public final class LabelMapStore implements Closeable {
             if (r % 1024 == 0) checkUnchangedUnchecked();
             crc.reset();
             crc.update(recordView(r));
-            if ((int) crc.getValue() != crcs.getInt((int) (4 * r))) {
+            if ((int) crc.getValue() != crcs.getInt(4 * r)) {
                 ++bad;
                 if (first.size() < 100) first.add(r);
             }
@@ -346,12 +412,13 @@ public final class LabelMapStore implements Closeable {
 
     /** The stored CRC32C of a record. */
     int recordCrc(long record) {
-        return region(live(), header.crcOffset() + 4 * record, 4).getInt(0);
+        live();
+        return crcs.getInt(4 * record);
     }
 
     /** A view of one record's bytes in the mapping. */
     ByteBuffer recordView(long record) {
-        return region(live(), header.recordsOffset() + record * header.recordSize(), header.recordSize());
+        return region(recordsBase(), recordsAt + record * header.recordSize(), header.recordSize());
     }
 
     private void checkRecord(long record) {
@@ -365,14 +432,108 @@ public final class LabelMapStore implements Closeable {
         return b;
     }
 
+    /** The unpositioned pointer the records start {@code recordsAt} bytes after: the mapping, or the RAM copy. */
+    private Pointer recordsBase() {
+        live();
+        return ram != null ? ram : base;
+    }
+
+    /** How the records are held ({@link #open(Path, Residency)}). */
+    public Residency residency() {
+        live();
+        return residency;
+    }
+
+    /**
+     * The residency in words, as `relabel inspect` and the loader log it: e.g. "mapped, madvise(RANDOM) on the
+     * records (5.82 GB)" or "in RAM: 5.82 GB of anonymous memory, transparent huge pages advised (kernel: madvise)".
+     */
+    public String residencyDescription() {
+        live();
+        return residencyNote;
+    }
+
+    /**
+     * Asks the kernel to read the pages of {@code records} (entries below 0 are skipped) in the background
+     * ({@code madvise(WILLNEED)} per record): the loader calls it when it starts a batch, so the records' pages load
+     * while the images decode. No-op for a store held in RAM.
+     */
+    public void prefetch(long[] records) {
+        Pointer b = live();
+        if (ram != null) return;
+        long rs = header.recordSize();
+        for (long r : records) {
+            if (r < 0 || r >= header.count()) continue;
+            RelabelNative.relabel_file_advise(b, header.recordsOffset() + r * rs, rs, ADVICE_WILLNEED);
+        }
+    }
+
+    /** Applies the residency after opening: the access hint, or the copy into anonymous memory. */
+    private void hold(Residency how) throws StoreException {
+        long bytes = header.count() * header.recordSize();
+        String size = String.format("%.2f GB", bytes / 1e9);
+        switch (how) {
+            case MAPPED -> {
+                RelabelNative.relabel_file_advise(base, header.recordsOffset(), bytes, ADVICE_RANDOM);
+                residencyNote = "mapped, madvise(RANDOM) on the records (" + size + "): no readahead from disk";
+            }
+            case MAPPED_READAHEAD -> residencyNote = "mapped, kernel readahead on the records (" + size + ")";
+            case RAM -> {
+                if (bytes == 0) {
+                    residencyNote = "in RAM: no records";
+                    return;
+                }
+                Pointer raw = Pointer.malloc(bytes + HUGE_PAGE);
+                if (raw == null || raw.isNull())
+                    throw new StoreException(path, "cannot hold the records in RAM: allocating " + size + " failed; open "
+                            + "it mapped instead");
+                long pad = (HUGE_PAGE - raw.address() % HUGE_PAGE) % HUGE_PAGE;
+                String thp = transparentHugePages();
+                RelabelNative.relabel_file_advise(raw, pad, bytes, ADVICE_HUGEPAGE);  // before the first touch
+                RelabelNative.relabel_file_advise(base, header.recordsOffset(), bytes, ADVICE_SEQUENTIAL);
+                try {
+                    checkUnchanged();
+                    for (long at = 0; at < bytes; at += COPY_CHUNK) {
+                        long n = Math.min(COPY_CHUNK, bytes - at);
+                        Pointer.memcpy(new Pointer(raw).position(pad + at),
+                                new Pointer(base).position(header.recordsOffset() + at), n);
+                    }
+                    checkUnchanged();
+                } catch (StoreException | RuntimeException e) {
+                    Pointer.free(raw);
+                    throw e;
+                }
+                // our mapped pages of the records are not needed any more (the page cache keeps them for others)
+                RelabelNative.relabel_file_advise(base, header.recordsOffset(), bytes, ADVICE_DONTNEED);
+                ramAllocation = raw;
+                ram = raw;
+                recordsAt = pad;
+                residencyNote = "in RAM: " + size + " of anonymous memory, " + (thp.equals("never")
+                        ? "4 KiB pages (transparent huge pages off: kernel policy never)"
+                        : "transparent huge pages advised (kernel policy " + thp + ")");
+            }
+        }
+    }
+
+    /** The kernel's transparent huge page policy (always, madvise, never), or "unknown". */
+    static String transparentHugePages() {
+        try {
+            String s = Files.readString(Path.of("/sys/kernel/mm/transparent_hugepage/enabled"));
+            int a = s.indexOf('['), b = s.indexOf(']');
+            return a >= 0 && b > a ? s.substring(a + 1, b) : "unknown";
+        } catch (IOException | RuntimeException e) {
+            return "unknown";
+        }
+    }
+
     /**
      * Unmaps the file and releases its lock (once the last {@link #pin()} is released); idempotent. Afterwards every
      * method but {@link #path()}, {@link #pins()} and this one,
      * and every method of the {@link MapRecords} from {@link #records()}, throws an IllegalStateException naming the
      * store. Close only after the readers are done (a {@link org.relabel4j.ops.LabelPooling} gather already
      * running on another thread, or a {@code Loader} still assembling batches, must finish first: close the loader
-     * first, which waits for its workers). Tensors made over the mapping ({@code TensorOps.records}) must not be
-     * read after this.
+     * first, which waits for its workers). A store held in RAM frees its copy then too. Tensors made over the
+     * records ({@code TensorOps.records}) pin them: the mapping (or RAM copy) lives until LibTorch frees them.
      */
     @Override
     public synchronized void close() {
@@ -409,6 +570,11 @@ public final class LabelMapStore implements Closeable {
     }
 
     private void unmap() {
+        if (ramAllocation != null) {
+            Pointer.free(ramAllocation);
+            ramAllocation = null;
+            ram = null;
+        }
         if (mapping != null) {
             RelabelNative.relabel_file_unmap(mapping, size);
             mapping = null;

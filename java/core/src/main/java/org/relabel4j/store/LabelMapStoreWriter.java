@@ -32,15 +32,20 @@ import org.relabel4j.ops.MapFormat;
  * keeps a shared lock): {@link #create}/{@link #resume} check that before any work, {@link #finish} again while it
  * renames, holding the old store exclusively meanwhile. A store is never changed in place.
  *
- * <p>Memory: the keys (about 50 MB for ImageNet's 1.28 M) and 4 bytes per record stay on the heap until
- * {@link #finish()}; records are written through a small buffer. Not thread-safe: one producer per writer (use
- * shards for parallel producers).
+ * <p>Memory is bounded independently of the record count: records go through a small buffer, keys and checksums
+ * only to the journal, and {@link #finish()} streams the journal into the CRC array and key index, ordering the
+ * keys out of core ({@code KeySorter}: an arena of 64 MiB by default, full arenas spilled to sorted run files next
+ * to the output and merged 128 at a time). The writer's heap stays below about 120 MB for any count the format
+ * allows (docs/store-format.md, "Limits"; bench/scale.sh measures it). Not thread-safe: one producer per writer
+ * (use shards for parallel producers).
  */
 public final class LabelMapStoreWriter implements Closeable {
     static final String PARTIAL = ".partial";
     static final String JOURNAL = ".partial.journal";
     private static final byte[] JOURNAL_MAGIC = "RLMJRNL1".getBytes(StandardCharsets.US_ASCII);
-    private static final int MAX_KEY_BYTES = 4096;
+    static final int MAX_KEY_BYTES = 4096;
+    static final String SORT_RUN = ".partial.sort";
+    private static final int STREAM_BUFFER = 1 << 20;
     private static final int BUFFER_RECORDS = 256;
 
     private final Path out;
@@ -55,14 +60,16 @@ public final class LabelMapStoreWriter implements Closeable {
     private final ByteBuffer recordBuffer;
     private final ByteBuffer journalBuffer = ByteBuffer.allocate(64 * 1024).order(ByteOrder.LITTLE_ENDIAN);
     private long count;
-    private int[] crcs = new int[1024];
-    private byte[] keyBlob = new byte[64 * 1024];
-    private int keyBlobSize;
-    private long[] keyEnds = new long[1024];
+    private long keyBytes;
+    private long journalEntriesAt;  // where the journal's entries start (after its header)
+    private long sortBudget = KeySorter.DEFAULT_BUDGET;
+    private int sortFanIn = KeySorter.DEFAULT_FAN_IN;
+    private int sortRuns;
     private boolean finished;
 
     private LabelMapStoreWriter(Path out, MapFormat format, String metadataJson, FileChannel data, FileChannel journal,
-            StoreLock partialLock, long count) {
+            StoreLock partialLock, long count, long journalEntriesAt) {
+        this.journalEntriesAt = journalEntriesAt;
         this.out = out;
         this.partial = sibling(out, PARTIAL);
         this.journalPath = sibling(out, JOURNAL);
@@ -86,6 +93,17 @@ public final class LabelMapStoreWriter implements Closeable {
      * delete it), or when {@code out} is open in a reader.
      */
     public static LabelMapStoreWriter create(Path out, MapFormat format, Map<String, ?> metadata) throws IOException {
+        return create(out, format, metadata, -1);
+    }
+
+    /**
+     * {@link #create(Path, MapFormat, Map)} for a store of about {@code expectedRecords} records (-1: unknown),
+     * checked against the format's limits and the free disk space before any work ({@link StoreLimits#check}): a
+     * StoreException naming the limit and the value when it cannot be written.
+     */
+    public static LabelMapStoreWriter create(Path out, MapFormat format, Map<String, ?> metadata, long expectedRecords)
+            throws IOException {
+        if (expectedRecords >= 0) StoreLimits.check(out, format, expectedRecords, 32);
         Path partial = sibling(out, PARTIAL);
         StoreLock unfinished = lockUnfinished(out);
         if (unfinished != null) {
@@ -104,6 +122,16 @@ public final class LabelMapStoreWriter implements Closeable {
      * writer is writing it now, or when {@code out} is open in a reader.
      */
     public static LabelMapStoreWriter resume(Path out, MapFormat format, Map<String, ?> metadata) throws IOException {
+        return resume(out, format, metadata, -1);
+    }
+
+    /**
+     * {@link #resume(Path, MapFormat, Map)} for a store of about {@code expectedRecords} records in all (-1:
+     * unknown), checked first as by {@link #create(Path, MapFormat, Map, long)}.
+     */
+    public static LabelMapStoreWriter resume(Path out, MapFormat format, Map<String, ?> metadata, long expectedRecords)
+            throws IOException {
+        if (expectedRecords > StoreLimits.MAX_RECORDS) StoreLimits.check(out, format, expectedRecords, 32);
         Path journalPath = sibling(out, JOURNAL);
         StoreLock lock = lockUnfinished(out);
         try {
@@ -193,26 +221,84 @@ public final class LabelMapStoreWriter implements Closeable {
             return null;
         }
         try (lock; FileChannel journal = FileChannel.open(journalPath, StandardOpenOption.READ)) {
-            ByteBuffer head = ByteBuffer.allocate(12).order(ByteOrder.LITTLE_ENDIAN);
-            while (head.hasRemaining() && journal.read(head, head.position()) > 0) {
-                // fill the header
+            return unfinishedMetadata(journalPath, journal);
+        }
+    }
+
+    /** The metadata JSON from a journal's header (magic, length, JSON, CRC32C), checked. */
+    private static String unfinishedMetadata(Path journalPath, FileChannel journal) throws IOException {
+        ByteBuffer head = ByteBuffer.allocate(12).order(ByteOrder.LITTLE_ENDIAN);
+        while (head.hasRemaining() && journal.read(head, head.position()) > 0) {
+            // fill the header
+        }
+        head.flip();
+        byte[] magic = new byte[8];
+        if (head.remaining() < 12) throw new StoreException(journalPath, "journal too short to resume from");
+        head.get(magic);
+        if (!Arrays.equals(magic, JOURNAL_MAGIC)) throw new StoreException(journalPath, "not a store journal");
+        int length = head.getInt();
+        if (length < 0 || length > journal.size() - 16) throw new StoreException(journalPath, "journal header truncated");
+        ByteBuffer body = ByteBuffer.allocate(length + 4).order(ByteOrder.LITTLE_ENDIAN);
+        while (body.hasRemaining() && journal.read(body, 12 + body.position()) > 0) {
+            // fill the metadata and its checksum
+        }
+        body.flip();
+        byte[] json = new byte[length];
+        body.get(json);
+        if (body.getInt() != crc(json, 0, length)) throw new StoreException(journalPath, "journal header checksum mismatch");
+        return new String(json, StandardCharsets.UTF_8);
+    }
+
+    /**
+     * Reads journal entries ({@code u32 crc, u32 key length, key, u32 CRC32C of the three}) in order through a 1 MiB
+     * buffer; {@link #next} stops at the end or at the first entry that does not verify.
+     */
+    static final class JournalReader {
+        private final FileChannel ch;
+        private final ByteBuffer buf = ByteBuffer.allocate(STREAM_BUFFER).order(ByteOrder.LITTLE_ENDIAN);
+        private long filePos;
+        private long position;
+        int crc;
+        int keyLength;
+        final byte[] key = new byte[MAX_KEY_BYTES];
+
+        JournalReader(FileChannel ch, long from) {
+            this.ch = ch;
+            this.filePos = from;
+            this.position = from;
+            buf.limit(0);
+        }
+
+        /** The journal offset after the last entry {@link #next} returned. */
+        long position() {
+            return position;
+        }
+
+        boolean next() throws IOException {
+            if (!ensure(8)) return false;
+            int start = buf.position();
+            crc = buf.getInt(start);
+            keyLength = buf.getInt(start + 4);
+            if (keyLength <= 0 || keyLength > MAX_KEY_BYTES) return false;
+            if (!ensure(12 + keyLength)) return false;
+            start = buf.position();
+            if (buf.getInt(start + 8 + keyLength) != crc(buf.array(), start, 8 + keyLength)) return false;
+            buf.get(start + 8, key, 0, keyLength);
+            buf.position(start + 12 + keyLength);
+            position += 12 + keyLength;
+            return true;
+        }
+
+        private boolean ensure(int n) throws IOException {
+            if (buf.remaining() >= n) return true;
+            buf.compact();
+            while (buf.position() < n) {
+                int r = ch.read(buf, filePos);
+                if (r <= 0) break;
+                filePos += r;
             }
-            head.flip();
-            byte[] magic = new byte[8];
-            if (head.remaining() < 12) throw new StoreException(journalPath, "journal too short to resume from");
-            head.get(magic);
-            if (!Arrays.equals(magic, JOURNAL_MAGIC)) throw new StoreException(journalPath, "not a store journal");
-            int length = head.getInt();
-            if (length < 0 || length > journal.size() - 16) throw new StoreException(journalPath, "journal header truncated");
-            ByteBuffer body = ByteBuffer.allocate(length + 4).order(ByteOrder.LITTLE_ENDIAN);
-            while (body.hasRemaining() && journal.read(body, 12 + body.position()) > 0) {
-                // fill the metadata and its checksum
-            }
-            body.flip();
-            byte[] json = new byte[length];
-            body.get(json);
-            if (body.getInt() != crc(json, 0, length)) throw new StoreException(journalPath, "journal header checksum mismatch");
-            return new String(json, StandardCharsets.UTF_8);
+            buf.flip();
+            return buf.remaining() >= n;
         }
     }
 
@@ -278,7 +364,8 @@ public final class LabelMapStoreWriter implements Closeable {
             throw e;
         }
         data.position(StoreHeader.SIZE);
-        return new LabelMapStoreWriter(out, format, metadataJson, data, journal, lock, 0);
+        int journalHeader = 16 + metadataJson.getBytes(StandardCharsets.UTF_8).length;
+        return new LabelMapStoreWriter(out, format, metadataJson, data, journal, lock, 0, journalHeader);
     }
 
     static String metadataJson(MapFormat format, Map<String, ?> metadata) {
@@ -319,10 +406,33 @@ public final class LabelMapStoreWriter implements Closeable {
         return metadataJson;
     }
 
-    /** The key of record {@code i} written so far. */
-    public String key(long i) {
-        int start = i == 0 ? 0 : (int) keyEnds[(int) i - 1];
-        return new String(keyBlob, start, (int) keyEnds[(int) i] - start, StandardCharsets.UTF_8);
+    /**
+     * Sets the key sort's memory (arena bytes, at least two keys of the largest size) and how many run files it
+     * merges at once; for tests of the spill path and for memory-starved producers. Call before {@link #finish}.
+     */
+    void sortBudget(long bytes, int fanIn) {
+        this.sortBudget = bytes;
+        this.sortFanIn = fanIn;
+    }
+
+    /**
+     * Calls {@code action} with the key of every record written so far, in record order, read back from the journal
+     * (the writer keeps no keys in memory): how a resumed producer learns what is done.
+     */
+    public void forEachKey(java.util.function.Consumer<String> action) throws IOException {
+        checkOpen();
+        flushJournal();
+        JournalReader j = new JournalReader(journal, journalEntriesAt);
+        for (long i = 0; i < count; ++i) {
+            if (!j.next())
+                throw new StoreException(journalPath, "journal entry " + i + " of " + count + " is missing or corrupt");
+            action.accept(new String(j.key, 0, j.keyLength, StandardCharsets.UTF_8));
+        }
+    }
+
+    /** Run files the last {@link #finish} spilled its keys to (0 when they were sorted in memory). */
+    int sortRuns() {
+        return sortRuns;
     }
 
     /**
@@ -366,26 +476,19 @@ public final class LabelMapStoreWriter implements Closeable {
     }
 
     private void addRecord(byte[] key, int crc) throws IOException {
-        remember(key, crc);
+        if (count >= StoreLimits.MAX_RECORDS)
+            throw new StoreException(out, "cannot append record " + (count + 1) + ": the store format holds at most "
+                    + StoreLimits.MAX_RECORDS + " records; write one store per group of shards (docs/scale.md)");
+        remember(key.length);
         if (journalBuffer.remaining() < key.length + 12) flushJournal();
         int start = journalBuffer.position();
         journalBuffer.putInt(crc).putInt(key.length).put(key);
         journalBuffer.putInt(crc(journalBuffer.array(), start, journalBuffer.position() - start));
     }
 
-    /** Keeps a record's key and checksum for the index and CRC array. */
-    private void remember(byte[] key, int crc) throws StoreException {
-        if (count >= Integer.MAX_VALUE - 8) throw new StoreException(out, "more than 2^31 records");
-        int n = (int) count;
-        if (n == crcs.length) {
-            crcs = Arrays.copyOf(crcs, n * 2);
-            keyEnds = Arrays.copyOf(keyEnds, n * 2);
-        }
-        while (keyBlobSize + key.length > keyBlob.length) keyBlob = Arrays.copyOf(keyBlob, keyBlob.length * 2);
-        System.arraycopy(key, 0, keyBlob, keyBlobSize, key.length);
-        keyBlobSize += key.length;
-        keyEnds[n] = keyBlobSize;
-        crcs[n] = crc;
+    /** Counts a record whose key and checksum are in the journal (read back at finish). */
+    private void remember(int keyLength) {
+        keyBytes += keyLength;
         ++count;
     }
 
@@ -417,37 +520,68 @@ public final class LabelMapStoreWriter implements Closeable {
     public Path finish() throws IOException {
         checkOpen();
         flushJournal();
-        int n = (int) count;
         StoreLock replaced = lockForReplace(out);  // held until the rename: no reader opens the old store meanwhile
         try {
-            return finish(n);
+            return finishLocked();
         } finally {
             if (replaced != null) replaced.close();
         }
     }
 
-    private Path finish(int n) throws IOException {
-        int[] sorted = KeyIndex.sortedOrder(keyBlob, keyEnds, n);
-        for (int i = 1; i < n; ++i) {
-            if (KeyIndex.compare(keyBlob, keyEnds, sorted[i - 1], sorted[i]) == 0)
-                throw new StoreException(out, "duplicate key '" + key(sorted[i]) + "' (records " + Math.min(sorted[i - 1], sorted[i])
-                        + " and " + Math.max(sorted[i - 1], sorted[i]) + ")");
-        }
+    /**
+     * Streams the journal (keys and checksums in record order) into the CRC array, the key ends and the key blob,
+     * feeding the keys to an out-of-core sort for the {@code sorted} array; then the index checksum is computed by
+     * reading the region back. On an error (a duplicate key, a corrupt journal) the file is cut back to its records,
+     * so that the writer stays resumable.
+     */
+    private Path finishLocked() throws IOException {
+        long n = count;
         long recordSize = codec.recordSize();
-        long crcOffset = align64(StoreHeader.SIZE + count * recordSize);
-        ByteBuffer crcBytes = ByteBuffer.allocate(4 * n).order(ByteOrder.LITTLE_ENDIAN);
-        for (int i = 0; i < n; ++i) crcBytes.putInt(crcs[i]);
-        ByteBuffer index = KeyIndex.encode(keyBlob, keyBlobSize, keyEnds, sorted, n);
+        long recordsEnd = StoreHeader.SIZE + n * recordSize;
+        long crcOffset = align64(recordsEnd);
         long indexOffset = align64(crcOffset + 4L * n);
+        long indexSize = 8 + 12L * n + keyBytes;
+        long sortedAt = indexOffset + 8 + 8L * n, blobAt = sortedAt + 4L * n;
         byte[] meta = metadataJson.getBytes(StandardCharsets.UTF_8);
-        long metaOffset = align64(indexOffset + index.limit());
-        writeFully(data, crcBytes.flip(), crcOffset);
-        writeFully(data, index, indexOffset);
-        writeFully(data, ByteBuffer.wrap(meta), metaOffset);
-        data.truncate(metaOffset + meta.length);
+        long metaOffset = align64(indexOffset + indexSize);
+        int crcOfCrcs, indexCrc;
+        try (KeySorter sorter = new KeySorter(sibling(out, SORT_RUN), out, sortBudget, sortFanIn)) {
+            CRC32C crcs = new CRC32C();
+            try (RegionWriter crcOut = new RegionWriter(data, crcOffset);
+                    RegionWriter endsOut = new RegionWriter(data, indexOffset);
+                    RegionWriter blobOut = new RegionWriter(data, blobAt)) {
+                endsOut.putLong(n);
+                JournalReader j = new JournalReader(journal, journalEntriesAt);
+                long end = 0;
+                ByteBuffer four = ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN);
+                for (long i = 0; i < n; ++i) {
+                    if (!j.next())
+                        throw new StoreException(journalPath, "journal entry " + i + " of " + n + " is missing or corrupt "
+                                + "(at byte " + j.position() + "): the journal changed under the writer");
+                    crcOut.putInt(j.crc);
+                    crcs.update(four.putInt(0, j.crc).array(), 0, 4);
+                    end += j.keyLength;
+                    endsOut.putLong(end);
+                    blobOut.put(j.key, j.keyLength);
+                    sorter.add(i, j.key, j.keyLength);
+                }
+                if (end != keyBytes)
+                    throw new StoreException(journalPath, "journal keys total " + end + " bytes, the writer counted " + keyBytes);
+            }
+            crcOfCrcs = (int) crcs.getValue();
+            try (RegionWriter sortedOut = new RegionWriter(data, sortedAt)) {
+                sorter.finish(record -> sortedOut.putInt((int) record));
+            }
+            sortRuns = sorter.runsWritten();
+            writeFully(data, ByteBuffer.wrap(meta), metaOffset);
+            data.truncate(metaOffset + meta.length);
+            indexCrc = crcOf(data, indexOffset, indexSize);
+        } catch (IOException | RuntimeException e) {
+            data.truncate(recordsEnd);  // back to the records: close() and resume work as before finish
+            throw e;
+        }
         StoreHeader h = new StoreHeader(format, count, recordSize, StoreHeader.SIZE, crcOffset, indexOffset,
-                index.limit(), metaOffset, meta.length, crc(crcBytes.array(), 0, 4 * n),
-                crc(index.array(), 0, index.limit()), crc(meta, 0, meta.length), true);
+                indexSize, metaOffset, meta.length, crcOfCrcs, indexCrc, crc(meta, 0, meta.length), true);
         writeFully(data, h.encode(), 0);
         data.force(true);
         data.close();
@@ -501,6 +635,60 @@ public final class LabelMapStoreWriter implements Closeable {
         return (int) c.getValue();
     }
 
+    /** The CRC32C of {@code [offset, offset + length)} of a file, read through a 1 MiB buffer. */
+    static int crcOf(FileChannel ch, long offset, long length) throws IOException {
+        CRC32C c = new CRC32C();
+        ByteBuffer b = ByteBuffer.allocateDirect(STREAM_BUFFER);
+        long at = offset, end = offset + length;
+        while (at < end) {
+            b.clear().limit((int) Math.min(b.capacity(), end - at));
+            int r = ch.read(b, at);
+            if (r <= 0) throw new IOException("unexpected end of file at byte " + at);
+            at += r;
+            c.update(b.flip());
+        }
+        return (int) c.getValue();
+    }
+
+    /** Sequential little-endian writes at a file position through a 1 MiB buffer (positional: shares the channel). */
+    static final class RegionWriter implements Closeable {
+        private final FileChannel ch;
+        private final ByteBuffer buf = ByteBuffer.allocateDirect(STREAM_BUFFER).order(ByteOrder.LITTLE_ENDIAN);
+        private long at;
+
+        RegionWriter(FileChannel ch, long at) {
+            this.ch = ch;
+            this.at = at;
+        }
+
+        void putLong(long v) throws IOException {
+            if (buf.remaining() < 8) flush();
+            buf.putLong(v);
+        }
+
+        void putInt(int v) throws IOException {
+            if (buf.remaining() < 4) flush();
+            buf.putInt(v);
+        }
+
+        void put(byte[] b, int len) throws IOException {
+            if (buf.remaining() < len) flush();
+            buf.put(b, 0, len);
+        }
+
+        private void flush() throws IOException {
+            buf.flip();
+            at += buf.remaining();
+            writeFully(ch, buf, at - buf.remaining());
+            buf.clear();
+        }
+
+        @Override
+        public void close() throws IOException {
+            flush();
+        }
+    }
+
     static void writeFully(FileChannel ch, ByteBuffer b, long position) throws IOException {
         long p = position;
         while (b.hasRemaining()) p += ch.write(b, p);
@@ -520,23 +708,8 @@ public final class LabelMapStoreWriter implements Closeable {
                 throw e;
             }
             try {
-                long jsize = journal.size();
-                ByteBuffer j = ByteBuffer.allocate((int) Math.min(jsize, Integer.MAX_VALUE - 8)).order(ByteOrder.LITTLE_ENDIAN);
-                while (j.hasRemaining() && journal.read(j, j.position()) > 0) {
-                    // positional reads do not move the channel
-                }
-                j.flip();
-                byte[] magic = new byte[8];
-                if (j.remaining() < 16) throw new StoreException(journalPath, "journal too short to resume from");
-                j.get(magic);
-                if (!Arrays.equals(magic, JOURNAL_MAGIC)) throw new StoreException(journalPath, "not a store journal");
-                int jsonLength = j.getInt();
-                if (jsonLength < 0 || jsonLength > j.remaining() - 4)
-                    throw new StoreException(journalPath, "journal header truncated");
-                byte[] json = new byte[jsonLength];
-                j.get(json);
-                if (j.getInt() != crc(json, 0, jsonLength)) throw new StoreException(journalPath, "journal header checksum mismatch");
-                String metadataJson = new String(json, StandardCharsets.UTF_8);
+                String metadataJson = unfinishedMetadata(journalPath, journal);
+                int jsonLength = metadataJson.getBytes(StandardCharsets.UTF_8).length;
                 ByteBuffer hb = ByteBuffer.allocate(StoreHeader.SIZE);
                 data.read(hb, 0);
                 hb.flip();
@@ -544,20 +717,16 @@ public final class LabelMapStoreWriter implements Closeable {
                 if (!partialHeader.format().equals(format))
                     throw new StoreException(out, "cannot resume: the unfinished store holds " + partialHeader.format()
                             + ", asked for " + format);
-                LabelMapStoreWriter w = new LabelMapStoreWriter(out, format, metadataJson, data, journal, lock, 0);
+                LabelMapStoreWriter w = new LabelMapStoreWriter(out, format, metadataJson, data, journal, lock, 0,
+                        16 + jsonLength);
                 long recordSize = w.codec.recordSize();
                 ByteBuffer record = ByteBuffer.allocateDirect((int) recordSize);
+                JournalReader j = new JournalReader(journal, 16 + jsonLength);
                 long journalValid = j.position();
-                while (j.remaining() >= 12) {
-                    int entryStart = j.position();
-                    int crc = j.getInt(), keyLength = j.getInt();
-                    if (keyLength <= 0 || keyLength > MAX_KEY_BYTES || j.remaining() < keyLength + 4) break;
-                    byte[] key = new byte[keyLength];
-                    j.get(key);
-                    int entryCrc = j.getInt();
-                    if (entryCrc != crc(j.array(), entryStart, 8 + keyLength)) break;
+                long dataSize = data.size();
+                while (j.next()) {  // streamed: the journal of a huge store is never held in memory
                     long at = StoreHeader.SIZE + w.count * recordSize;
-                    if (at + recordSize > data.size()) break;
+                    if (at + recordSize > dataSize) break;
                     record.clear();
                     while (record.hasRemaining() && data.read(record, at + record.position()) > 0) {
                         // fill the record buffer
@@ -565,8 +734,8 @@ public final class LabelMapStoreWriter implements Closeable {
                     record.flip();
                     CRC32C c = new CRC32C();
                     c.update(record);
-                    if ((int) c.getValue() != crc) break;
-                    w.remember(key, crc);  // already journaled
+                    if ((int) c.getValue() != j.crc) break;
+                    w.remember(j.keyLength);  // already journaled
                     journalValid = j.position();
                 }
                 data.truncate(StoreHeader.SIZE + w.count * recordSize);

@@ -27,13 +27,13 @@ public final class StoreConvert {
 
     /** Converts {@code in} into {@code out}; returns the target format. */
     public static MapFormat convert(Path in, Path out, DType scoreType, int k, LongConsumer progress) throws IOException {
-        try (LabelMapStore src = LabelMapStore.open(in)) {
+        try (LabelMapStore src = LabelMapStore.open(in, LabelMapStore.Residency.MAPPED_READAHEAD)) {
             MapFormat from = src.format(), to = targetFormat(from, scoreType, k);
             int cells = from.height() * from.width(), keep = to.k() * cells;
             Map<String, Object> meta = new LinkedHashMap<>();
             meta.put("converted_from", in.toString());
             meta.put("source_metadata", src.metadataJson());
-            try (LabelMapStoreWriter w = LabelMapStoreWriter.create(out, to, meta)) {
+            try (LabelMapStoreWriter w = LabelMapStoreWriter.create(out, to, meta, src.size())) {
                 boolean finished = false;
                 try {
                     for (long r = 0; r < src.size(); ++r) {

@@ -87,7 +87,10 @@ record StoreHeader(MapFormat format, long count, long recordSize, long recordsOf
     /** Checks that the regions lie inside a file of fileSize bytes, in order, without overlap. */
     void checkRegions(Path file, long fileSize) throws StoreException {
         if (!complete) throw new StoreException(file, "the store is unfinished (no complete flag): finish or resume its writer");
-        long records = Math.multiplyExact(count, recordSize);
+        if (count < 0 || count > StoreLimits.MAX_RECORDS || recordSize <= 0 || count > (Long.MAX_VALUE - SIZE) / recordSize)
+            throw new StoreException(file, "header: record count " + count + " of " + recordSize + " bytes is outside the "
+                    + "format's limits (at most " + StoreLimits.MAX_RECORDS + " records; docs/store-format.md)");
+        long records = count * recordSize;
         check(file, "records", recordsOffset, records, SIZE, fileSize);
         check(file, "CRC array", crcOffset, Math.multiplyExact(count, 4L), recordsOffset + records, fileSize);
         check(file, "key index", indexOffset, indexSize, crcOffset + 4 * count, fileSize);

@@ -18,7 +18,8 @@ import java.util.zip.CRC32C;
 /**
  * Joins stores (e.g. the shards of a parallel import or annotation) into one, in the order given: checks that
  * their formats agree, that no key repeats, that every record's checksum verifies, and optionally that the keys
- * are exactly those of a key list (one key per line).
+ * are exactly those of a key list (one key per line). Without a key list its memory is the writer's (bounded,
+ * independent of the record count: the keys are ordered out of core); the key list's check holds all keys.
  */
 public final class StoreMerge {
     private StoreMerge() {}
@@ -28,30 +29,33 @@ public final class StoreMerge {
         if (parts.isEmpty()) throw new IllegalArgumentException("no stores to merge");
         List<LabelMapStore> stores = new ArrayList<>();
         try {
-            for (Path p : parts) stores.add(LabelMapStore.open(p));
+            for (Path p : parts) stores.add(LabelMapStore.open(p, LabelMapStore.Residency.MAPPED_READAHEAD));
             LabelMapStore first = stores.get(0);
             for (LabelMapStore s : stores) {
                 if (!s.format().equals(first.format()))
                     throw new StoreException(s.path(), "format " + s.format() + " differs from " + first.path().getFileName()
                             + "'s " + first.format() + ": shards of one store must agree in shape and dtypes");
             }
-            Map<String, Path> owner = new java.util.HashMap<>();
-            for (LabelMapStore s : stores) {
-                for (long r = 0; r < s.size(); ++r) {
-                    String key = s.key(r);
-                    Path previous = owner.putIfAbsent(key, s.path());
-                    if (previous != null)
-                        throw new StoreException(s.path(), "duplicate key '" + key + "' (also in " + previous + ")");
+            if (keyList != null) {  // the list's check holds every key in memory; without a list the merge does not
+                Set<String> present = new HashSet<>();
+                for (LabelMapStore s : stores) {
+                    for (long r = 0; r < s.size(); ++r) {
+                        String key = s.key(r);
+                        if (!present.add(key)) throw new StoreException(s.path(), "duplicate key '" + key + "' (also in "
+                                + partHolding(stores, key) + ")");
+                    }
                 }
+                checkKeyList(keyList, present);
             }
-            if (keyList != null) checkKeyList(keyList, owner.keySet());
+            long total = 0;
+            for (LabelMapStore s : stores) total += s.size();
             Map<String, Object> meta = new LinkedHashMap<>();
             List<String> sources = new ArrayList<>();
             for (Path p : parts) sources.add(p.toString());
             meta.put("merged_from", sources);
             meta.put("parts_metadata", first.metadataJson());
             long done = 0;
-            try (LabelMapStoreWriter w = LabelMapStoreWriter.create(out, first.format(), meta)) {
+            try (LabelMapStoreWriter w = LabelMapStoreWriter.create(out, first.format(), meta, total)) {
                 boolean finished = false;
                 try {
                     for (LabelMapStore s : stores) {
@@ -66,7 +70,12 @@ public final class StoreMerge {
                             if (progress != null && ++done % 4096 == 0) progress.accept(done);
                         }
                     }
-                    w.finish();
+                    try {
+                        w.finish();  // orders the keys out of core: a repeated key across parts stops it here
+                    } catch (DuplicateKeyException e) {
+                        throw new StoreException(partOf(stores, e.second()).path(), "duplicate key '" + e.key()
+                                + "' (also in " + partOf(stores, e.first()).path() + ")");
+                    }
                     finished = true;
                 } finally {
                     if (!finished) w.abort();
@@ -76,6 +85,20 @@ public final class StoreMerge {
         } finally {
             for (LabelMapStore s : stores) s.close();
         }
+    }
+
+    /** The part that holds record {@code merged} of the merged numbering. */
+    private static LabelMapStore partOf(List<LabelMapStore> stores, long merged) {
+        for (LabelMapStore s : stores) {
+            if (merged < s.size()) return s;
+            merged -= s.size();
+        }
+        throw new IllegalArgumentException("record " + merged);
+    }
+
+    private static Path partHolding(List<LabelMapStore> stores, String key) {
+        for (LabelMapStore s : stores) if (s.find(key) >= 0) return s.path();
+        return null;
     }
 
     private static void checkKeyList(Path keyList, Set<String> present) throws IOException {

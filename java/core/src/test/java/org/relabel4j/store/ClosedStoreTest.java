@@ -52,6 +52,9 @@ class ClosedStoreTest {
         m.put("records", s::records);
         m.put("uploadToCuda", () -> s.uploadToCuda(0));
         m.put("verify", () -> s.verify(null));
+        m.put("residency", s::residency);
+        m.put("residencyDescription", s::residencyDescription);
+        m.put("prefetch", () -> s.prefetch(new long[] {0}));
         m.put("records.format", r::format);
         m.put("records.count", r::count);
         m.put("records.device", r::device);

@@ -252,7 +252,7 @@ public final class Annotator {
         try {
             long resumed = writer.count();
             Set<String> have = new HashSet<>((int) Math.min(Integer.MAX_VALUE, resumed * 2 + 16));
-            for (long i = 0; i < resumed; ++i) have.add(writer.key(i));
+            writer.forEachKey(have::add);
             int[] pending = new int[to - from];
             int m = 0, found = 0;
             for (int i = from; i < to; ++i) {
@@ -279,11 +279,14 @@ public final class Annotator {
         }
     }
 
-    private static String firstMissing(LabelMapStoreWriter w, Dataset dataset, int from, int to) {
+    private static String firstMissing(LabelMapStoreWriter w, Dataset dataset, int from, int to) throws IOException {
         Set<String> keys = new HashSet<>();
         for (int i = from; i < to; ++i) keys.add(dataset.sample(i).key());
-        for (long i = 0; i < w.count(); ++i) if (!keys.contains(w.key(i))) return w.key(i);
-        return "?";
+        String[] first = {null};
+        w.forEachKey(k -> {
+            if (first[0] == null && !keys.contains(k)) first[0] = k;
+        });
+        return first[0] != null ? first[0] : "?";
     }
 
     private static void checkSameSettings(Path out, String journalJson, Map<String, Object> now) throws IOException {

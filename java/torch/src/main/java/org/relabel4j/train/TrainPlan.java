@@ -44,8 +44,14 @@ public record TrainPlan(Data data, Model model, Targets targets, Optim optim, Lr
      */
     public record Targets(Relabel relabel, double labelSmoothing, CutMix cutmix, Distill kd) {}
 
-    /** LabelPooling of the store's maps ({@code data.relabel.*}). */
-    public record Relabel(String mode, double temperature, String boxOrder, double gtMix, boolean allowMissing) {}
+    /**
+     * LabelPooling of the store's maps ({@code data.relabel.*}).
+     *
+     * @param residency how the CPU loader holds the store's records ({@code data.relabel.residency}: mapped,
+     *     mapped-readahead or ram; see {@code LabelMapStore.Residency})
+     */
+    public record Relabel(String mode, double temperature, String boxOrder, double gtMix, boolean allowMissing,
+            String residency) {}
 
     /** The teacher of knowledge distillation ({@code kd.*}). */
     public record Distill(String teacherArch, String teacherCheckpoint, double temperature) {}
@@ -99,7 +105,7 @@ public record TrainPlan(Data data, Model model, Targets targets, Optim optim, Lr
     private static Targets targets(TrainConfig c, int epochs, long seed) {
         Relabel relabel = c.bool("data.relabel.use") ? new Relabel(c.string("data.relabel.mode"),
                 c.number("data.relabel.temperature"), c.string("data.relabel.box_order"), c.number("data.relabel.gt_mix"),
-                c.bool("data.relabel.allow_missing")) : null;
+                c.bool("data.relabel.allow_missing"), c.string("data.relabel.residency")) : null;
         Distill kd = c.bool("kd.use") ? new Distill(c.string("kd.teacher_arch"), c.string("kd.teacher_checkpoint"),
                 c.number("kd.temperature")) : null;
         CutMix cutmix = new CutMix(c.number("data.cutmix.prob"), c.number("data.cutmix.beta"),

@@ -80,7 +80,8 @@ final class TrainSetup implements AutoCloseable {
         perRank = perRank(plan);
         try {
             Dataset all = Datasets.open(plan.data().train());
-            store = plan.data().labelMaps() == null ? null : opened(LabelMapStore.open(Path.of(plan.data().labelMaps())));
+            store = plan.data().labelMaps() == null ? null : opened(LabelMapStore.open(Path.of(plan.data().labelMaps()),
+                    storeResidency(plan)));
             train = labelCleaning(all);
             val = plan.data().val() == null ? null : Datasets.open(plan.data().val(), train.classes());
             classes = classes();
@@ -209,6 +210,16 @@ final class TrainSetup implements AutoCloseable {
     }
 
     /** This rank's shard of every epoch; with ReLabel on the CPU the workers pool each crop's target. */
+    /**
+     * {@code data.relabel.residency} when the CPU loader pools from the store; readahead when the store is only read
+     * in order (copied to the GPU whole, or scanned by label cleaning).
+     */
+    private LabelMapStore.Residency storeResidency(TrainPlan plan) {
+        TrainPlan.Relabel r = plan.targets().relabel();
+        if (r == null || device.is_cuda()) return LabelMapStore.Residency.MAPPED_READAHEAD;
+        return LabelMapStore.Residency.parse(r.residency());
+    }
+
     private Loader loader() {
         TrainPlan.Data d = plan.data();
         TrainTransform transform = new TrainTransform(d.imageSize(), new RandomResizedCrop(d.rrcMinimum(), 1.0, 3.0 / 4,
@@ -217,7 +228,7 @@ final class TrainSetup implements AutoCloseable {
                 Normalization.IMAGENET);
         Loader.Builder lb = Loader.builder(train, transform).batchSize(perRank).workers(Math.max(1, d.workers()))
                 .seed(plan.compute().seed()).shuffle(true).dropLast(true)
-                .shard(plan.compute().rank(), plan.compute().worldSize()).log(listener::log);
+                .shard(plan.compute().rank(), plan.compute().worldSize()).log(listener::log).info(listener::log);
         TrainPlan.Relabel r = plan.targets().relabel();
         if (r != null) lb.labelMaps(store, records != null ? null : pooling(), r.allowMissing());
         Loader built = lb.build();

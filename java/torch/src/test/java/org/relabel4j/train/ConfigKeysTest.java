@@ -74,6 +74,7 @@ class ConfigKeysTest {
         CHANGES.put("data.relabel.box_order", to("official", RELABEL));
         CHANGES.put("data.relabel.gt_mix", to("0.3", RELABEL));
         CHANGES.put("data.relabel.allow_missing", to("true", RELABEL));
+        CHANGES.put("data.relabel.residency", to("ram", RELABEL));
         CHANGES.put("data.label_cleaning.use", to("true", "data.relabel.path=maps.rlm"));
         CHANGES.put("optim.optimizer", to("adamw"));
         CHANGES.put("optim.epochs", to("90"));

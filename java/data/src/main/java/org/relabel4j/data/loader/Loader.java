@@ -92,6 +92,10 @@ public final class Loader implements AutoCloseable {
         this.pooling = b.pooling;
         this.log = b.log;
         this.recordOf = store == null ? null : alignLabelMaps(dataset, store, b.allowMissingLabelMaps);
+        if (store != null && pooling != null)
+            b.info.accept("label maps " + store.path().getFileName() + ": " + store.residencyDescription()
+                    + (store.residency() == LabelMapStore.Residency.RAM ? "" : "; each batch's records prefetched "
+                    + "(madvise WILLNEED) before its images decode"));
         if (pooling != null && store != null && pooling.classes() != store.format().classes())
             throw new IllegalArgumentException("the LabelPooling has " + pooling.classes() + " classes but the store "
                     + store.path() + " holds " + store.format().classes());
@@ -286,6 +290,11 @@ public final class Loader implements AutoCloseable {
         long[] labels = new long[to - from], records = new long[to - from];
         List<String> keys = new ArrayList<>(to - from);
         int n = 0, skippedHere = 0;
+        if (recordOf != null && pooling != null && store.residency() != LabelMapStore.Residency.RAM) {
+            long[] ahead = new long[to - from];  // their pages load while the images decode
+            for (int k = from; k < to; ++k) ahead[k - from] = recordOf[order[k]];
+            store.prefetch(ahead);
+        }
         long t0 = System.nanoTime();
         for (int k = from; k < to; ++k) {
             int index = order[k];
@@ -443,6 +452,7 @@ public final class Loader implements AutoCloseable {
         private LabelMapStore store;
         private LabelPooling pooling;
         private Consumer<String> log = m -> System.getLogger("org.relabel4j.data").log(System.Logger.Level.WARNING, m);
+        private Consumer<String> info = m -> System.getLogger("org.relabel4j.data").log(System.Logger.Level.INFO, m);
 
         private Builder(Dataset dataset, SampleTransform transform) {
             this.dataset = Objects.requireNonNull(dataset, "dataset");
@@ -517,6 +527,12 @@ public final class Loader implements AutoCloseable {
             this.store = Objects.requireNonNull(store, "store");
             this.pooling = pooling;
             this.allowMissingLabelMaps = allowMissing;
+            return this;
+        }
+
+        /** Where the loader reports its settings (label-map residency); default: the JDK logger at INFO. */
+        public Builder info(Consumer<String> sink) {
+            this.info = Objects.requireNonNull(sink, "info");
             return this;
         }
 

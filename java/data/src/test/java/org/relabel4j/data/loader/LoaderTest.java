@@ -219,22 +219,31 @@ class LoaderTest {
     @Test
     void batchesCarryTheirLabelPoolingTargets() throws IOException {
         Dataset ds = Datasets.open("imagefolder:" + root);
-        try (LabelMapStore store = LabelMapStore.open(writeStore(ds, Set.of()))) {
-            LabelPooling pooling = LabelPooling.builder(10).softmax(true).build();
-            try (Loader l = Loader.builder(ds, plainTrain(16)).batchSize(4).workers(2).seed(9).labelMaps(store, pooling, false)
-                    .build()) {
-                for (Batch b : epoch(l, 0)) {
-                    for (int i = 0; i < b.size(); ++i) {
-                        assertEquals(store.find(b.keys().get(i)), b.recordIndices().getLong(i), "key -> record");
-                        int argmax = 0;
-                        for (int c = 1; c < 10; ++c)
-                            if (b.targets().getFloat(i * 10L + c) > b.targets().getFloat(i * 10L + argmax)) argmax = c;
-                        assertEquals(b.labels().getLong(i), argmax, "the map's top class is the label");
+        java.nio.file.Path maps = writeStore(ds, Set.of());
+        for (LabelMapStore.Residency how : LabelMapStore.Residency.values()) {
+            try (LabelMapStore store = LabelMapStore.open(maps, how)) {
+                LabelPooling pooling = LabelPooling.builder(10).softmax(true).build();
+                List<String> info = new ArrayList<>();
+                try (Loader l = Loader.builder(ds, plainTrain(16)).batchSize(4).workers(2).seed(9).labelMaps(store, pooling, false)
+                        .info(info::add).build()) {
+                    assertEquals(1, info.size(), info.toString());
+                    assertTrue(info.get(0).startsWith("label maps " + maps.getFileName() + ": " + store.residencyDescription()),
+                            info.get(0));
+                    assertEquals(how != LabelMapStore.Residency.RAM, info.get(0).contains("prefetched (madvise WILLNEED)"),
+                            info.get(0));
+                    for (Batch b : epoch(l, 0)) {
+                        for (int i = 0; i < b.size(); ++i) {
+                            assertEquals(store.find(b.keys().get(i)), b.recordIndices().getLong(i), "key -> record");
+                            int argmax = 0;
+                            for (int c = 1; c < 10; ++c)
+                                if (b.targets().getFloat(i * 10L + c) > b.targets().getFloat(i * 10L + argmax)) argmax = c;
+                            assertEquals(b.labels().getLong(i), argmax, "the map's top class is the label");
+                        }
+                        NdArray direct = pooling.gather(store.records(), b.recordIndices(), b.boxes(), b.flips());
+                        assertArrayEquals(direct.toFloatArray(), b.targets().toFloatArray(), 0f, "targets == the op on the same boxes");
                     }
-                    NdArray direct = pooling.gather(store.records(), b.recordIndices(), b.boxes(), b.flips());
-                    assertArrayEquals(direct.toFloatArray(), b.targets().toFloatArray(), 0f, "targets == the op on the same boxes");
+                    assertTrue(l.stats().labelNanos() > 0 && l.stats().decoded() == ds.size(), l.stats().toString());
                 }
-                assertTrue(l.stats().labelNanos() > 0 && l.stats().decoded() == ds.size(), l.stats().toString());
             }
         }
     }

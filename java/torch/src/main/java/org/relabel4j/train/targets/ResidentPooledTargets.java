@@ -20,7 +20,7 @@ public final class ResidentPooledTargets implements TargetSource {
     private final Tensor records;
     private final MapFormat format;
 
-    /** {@code records}: the store's records on the training device ({@code LabelMapStore.recordsTensor()}). */
+    /** {@code records}: the store's records on the training device ({@code TensorOps.records(store)}, copied to the device). */
     public ResidentPooledTargets(LabelPooling pooling, Tensor records, MapFormat format) {
         this.pooling = pooling;
         this.records = records;

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Label-map stores at scale (issue 22): writes a synthetic ImageNet-size store (1,281,167 records, C=1000, k=5,
+# 15x15, fp16 scores, uint16 ids: 5.8 GB) with LabelMapStoreWriter.append, and a 100M-record small-format store
+# (k=1, 1x1: 64-byte records, 8+ GB with its index) where the disk allows (skipped visibly otherwise), then
+# measures, in one run beside a small 2048-record store of the ImageNet format:
+#   write     records/s and the writer's peak memory (the writer JVM runs with -Xmx192m: a bound that does not
+#             grow with the record count; heap peak and VmHWM printed)
+#   open, find (1M random keys), verify (every record's CRC32C)
+#   gather    random 1024-record gather + LabelPooling (S=1, softmax, a fresh output per call), per residency
+#             (mapped = madvise RANDOM, mapped-readahead, ram): the first B batches after opening (first touch of the
+#             mapping, the page cache warm from writing) and the same batches again (hot); the ratio big/small.
+#   cold      the same gathers (mapped kinds) after `sync; echo 3 > /proc/sys/vm/drop_caches`, where permitted
+#             and effective (checked: Cached in /proc/meminfo must shrink; otherwise SKIPPED, saying why).
+#
+# usage: bench/scale.sh [--smoke] [--records N] [--big-records N] [--batches B] [--dir DIR] [--keep]
+#   --smoke          CI mode: 20,000 ImageNet-format records, 2M small-format, 8 batches, no cold part (~1 min)
+#   --records N      ImageNet-format records (default 1281167)
+#   --big-records N  small-format records (default 100000000; 0: skip)
+#   --batches B      batches per measurement (default 40)
+#   --dir DIR        where the stores go (default bench/target/scale, on disk); deleted after unless --keep
+# Needs the build (mvn -B -q -DskipTests package).
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+records=1281167
+big=100000000
+batches=40
+dir="$root/bench/target/scale"
+keep=0
+smoke=0
+usage="usage: bench/scale.sh [--smoke] [--records N] [--big-records N] [--batches B] [--dir DIR] [--keep]"
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --smoke) records=20000; big=2000000; batches=8; smoke=1; shift ;;
+    --records) records="$2"; shift 2 ;;
+    --big-records) big="$2"; shift 2 ;;
+    --batches) batches="$2"; shift 2 ;;
+    --dir) dir="$2"; shift 2 ;;
+    --keep) keep=1; shift ;;
+    *) echo "$usage" >&2; exit 2 ;;
+  esac
+done
+for v in "$records" "$batches"; do
+  [[ "$v" =~ ^[1-9][0-9]*$ ]] || { echo "bench/scale.sh: '$v' is not a positive integer; $usage" >&2; exit 2; }
+done
+[[ "$big" =~ ^[0-9]+$ ]] || { echo "bench/scale.sh: '$big' is not a count; $usage" >&2; exit 2; }
+[ -f "$root/java/cli/target/lib/picocli-4.7.7.jar" ] && [ -d "$root/java/core/target/classes/org/relabel4j/store" ] ||
+  (cd "$root" && mvn -B -q -DskipTests package)
+mkdir -p "$dir"
+[ "$keep" = 1 ] || trap 'rm -f "$dir"/*.rlm "$dir"/*.rlm.partial* "$dir"/*.txt' EXIT
+cp="$root/java/core/target/classes:$root/java/cli/target/lib/*"
+bench() { java -cp "$cp" "$root/bench/scale/ScaleBench.java" "$@"; }
+
+echo "bench/scale.sh: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), $(uname -r)"
+echo "disk: $(df -h "$dir" | awk 'NR==2 {print $4 " free of " $2 " at " $6}')"
+bench_w() { java -Xmx192m -cp "$cp" "$root/bench/scale/ScaleBench.java" "$@"; }
+bench_w write "$dir/small.rlm" 2048 imagenet
+bench_w write "$dir/imagenet.rlm" "$records" imagenet
+bench read "$dir/imagenet.rlm" "$dir/small.rlm" "$batches"
+
+if [ "$big" -gt 0 ]; then
+  # records 64 B + CRC 4 + index 12 + key ~26 + journal 38 + sort runs 32 per record, plus 10% slack
+  need=$(( big * 176 * 11 / 10 ))
+  free=$(( $(df -k --output=avail "$dir" | tail -1) * 1024 ))
+  if [ "$free" -lt "$need" ]; then
+    echo "SKIPPED: the $big-record small-format store needs about $(( need / 1000000000 )) GB on $dir, $(( free / 1000000000 )) GB free"
+  else
+    bench_w write "$dir/tiny.rlm" "$big" tiny
+    bench read "$dir/tiny.rlm" "$dir/small.rlm" "$batches" > "$dir/tiny-read.txt"
+    head -1 "$dir/tiny-read.txt"
+    rm -f "$dir/tiny.rlm"
+  fi
+fi
+
+if [ "$smoke" = 1 ]; then
+  echo "cold (drop_caches): not in --smoke (it would empty the page cache of everything else on the machine)"
+  exit 0
+fi
+cached() { awk '/^Cached:/ {print int($2 / 1024)}' /proc/meminfo; }
+before=$(cached)
+if sync && { echo 3 > /proc/sys/vm/drop_caches; } 2>/dev/null && [ "$(cached)" -lt $(( before / 2 )) ]; then
+  echo "page cache dropped ($before -> $(cached) MB cached): cold reads from disk"
+  bench read "$dir/imagenet.rlm" "$dir/small.rlm" "$batches" gather-only | grep -E '^\| (imagenet|small)\.rlm \| mapped'
+elif [ -w /proc/sys/vm/drop_caches ]; then
+  echo "cold (drop_caches) SKIPPED: writing /proc/sys/vm/drop_caches was accepted but the page cache stayed at $(cached) MB (was $before MB): not a cold read"
+else
+  echo "cold (drop_caches) SKIPPED: /proc/sys/vm/drop_caches is not writable here ($(id -un), $(cat /proc/1/cgroup 2>/dev/null | head -1 | cut -c1-40))"
+fi
