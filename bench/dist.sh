@@ -59,7 +59,7 @@ mkdir -p "$work"
 . "$root/bin/lib/build.sh"
 relabel_build_if_stale "$root"
 relabel="$root/bin/relabel"
-[ -d "$work/data" ] || java -cp "$root/java/target/lib/*" "$root/bench/dist/MakeImages.java" "$work/data" "$images" 160 120
+[ -d "$work/data" ] || java -cp "$root/java/cli/target/lib/*" "$root/bench/dist/MakeImages.java" "$work/data" "$images" 160 120
 
 port=$((20000 + RANDOM % 20000))
 run() {  # name, ranks, threads, global batch, model args..., -- extra train args

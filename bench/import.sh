@@ -37,7 +37,7 @@ for v in "$files" "$folders" "$threads" "$repeat"; do
 done
 src="${RELABEL_FIXTURES:-$root/../shared/fixtures}/official-pt/relabel_imagenet"
 [ -d "$src" ] || { echo "bench/import.sh: no fixture files at $src (set RELABEL_FIXTURES)" >&2; exit 1; }
-[ -f "$root/java/target/lib/picocli-4.7.7.jar" ] || (cd "$root" && mvn -B -q -DskipTests package)
+[ -f "$root/java/cli/target/lib/picocli-4.7.7.jar" ] || (cd "$root" && mvn -B -q -DskipTests package)
 if [ -n "$keep" ]; then
   work="$keep"
   mkdir -p "$work"

@@ -43,11 +43,11 @@ for v in "$records" "$batches"; do
   [[ "$v" =~ ^[1-9][0-9]*$ ]] || { echo "bench/scale.sh: '$v' is not a positive integer; $usage" >&2; exit 2; }
 done
 [[ "$big" =~ ^[0-9]+$ ]] || { echo "bench/scale.sh: '$big' is not a count; $usage" >&2; exit 2; }
-[ -f "$root/java/target/lib/picocli-4.7.7.jar" ] && [ -d "$root/java/target/classes/org/relabel4j/store" ] ||
+[ -f "$root/java/cli/target/lib/picocli-4.7.7.jar" ] && [ -d "$root/java/core/target/classes/org/relabel4j/store" ] ||
   (cd "$root" && mvn -B -q -DskipTests package)
 mkdir -p "$dir"
 [ "$keep" = 1 ] || trap 'rm -f "$dir"/*.rlm "$dir"/*.rlm.partial* "$dir"/*.txt' EXIT
-cp="$root/java/target/classes:$root/java/target/lib/*"
+cp="$root/java/core/target/classes:$root/java/cli/target/lib/*"
 bench() { java -cp "$cp" "$root/bench/scale/ScaleBench.java" "$@"; }
 
 echo "bench/scale.sh: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), $(uname -r)"

@@ -45,3 +45,14 @@ if(RELABEL_WITH_CUDA)
   enable_language(CUDA)
   message(STATUS "relabel: building CUDA kernels with ${CMAKE_CUDA_COMPILER} for ${CMAKE_CUDA_ARCHITECTURES}")
 endif()
+
+# What this build of the native library carries, for the jar that ships it (relabel4j-core puts this file beside
+# the .so files, org/relabel4j/jni/<platform>/relabel-build.properties) and for Relabel4j.info().
+if(RELABEL_WITH_CUDA)
+  string(REPLACE ";" "," _relabel_archs "${CMAKE_CUDA_ARCHITECTURES}")
+  set(_relabel_build_props "cuda=ON\ncuda.architectures=${_relabel_archs}\ncuda.compiler.version=${CMAKE_CUDA_COMPILER_VERSION}\n")
+else()
+  set(_relabel_build_props "cuda=OFF\ncuda.architectures=\n")
+endif()
+file(WRITE "${CMAKE_BINARY_DIR}/relabel-build.properties"
+     "# ReLabel4J native build (cmake/RelabelOptions.cmake)\nrelabel.cuda.option=${RELABEL_CUDA}\n${_relabel_build_props}")

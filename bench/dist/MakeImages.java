@@ -8,7 +8,7 @@ import org.bytedeco.opencv.opencv_core.Size;
 
 /**
  * Writes N JPEGs (ImageFolder layout, 10 classes, W x H, quality 90) of smooth random color fields plus noise:
- * java -cp "java/target/lib/*" bench/dist/MakeImages.java OUT N W H
+ * java -cp "java/cli/target/lib/*" bench/dist/MakeImages.java OUT N W H
  */
 public class MakeImages {
     public static void main(String[] a) throws Exception {

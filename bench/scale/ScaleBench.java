@@ -15,7 +15,7 @@ import org.relabel4j.store.LabelMapStore;
 import org.relabel4j.store.LabelMapStoreWriter;
 
 /**
- * bench/scale.sh's measuring program (a single-file source program: java -cp "java/target/classes:java/target/lib/*"
+ * bench/scale.sh's measuring program (a single-file source program: java -cp "java/core/target/classes:java/cli/target/lib/*"
  * bench/scale/ScaleBench.java ...). Subcommands:
  *
  * <pre>

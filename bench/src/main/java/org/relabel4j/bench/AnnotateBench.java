@@ -30,6 +30,7 @@ import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
+import org.relabel4j.torch.TensorOps;
 import org.relabel4j.annotate.Annotator;
 import org.relabel4j.annotate.MapRecordWriter;
 import org.relabel4j.data.Dataset;
@@ -212,7 +213,7 @@ public class AnnotateBench {
     @Measurement(iterations = 5, time = 1)
     public long topkAndStore(Batch b) throws IOException {
         try (PointerScope scope = new PointerScope()) {
-            TopK.TensorResult r = b.topk.apply(b.dense);
+            TensorOps.TopKTensors r = TensorOps.topk(b.topk, b.dense);
             r.checkFinite();
             b.records.write(b.keys, r);
             return b.writer.count();
