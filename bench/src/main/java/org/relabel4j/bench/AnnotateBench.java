@@ -1,6 +1,5 @@
 package org.relabel4j.bench;
 
-import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -10,7 +9,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
-import javax.imageio.ImageIO;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
@@ -96,17 +94,7 @@ public class AnnotateBench {
         public void setup() throws IOException {
             Torch.init();
             root = Files.createTempDirectory("annotatebench");
-            SplittableRandom rnd = new SplittableRandom(23);
-            for (int i = 0; i < images; ++i) {
-                BufferedImage img = new BufferedImage(500, 375, BufferedImage.TYPE_INT_RGB);
-                int base = rnd.nextInt(1 << 24);
-                for (int y = 0; y < 375; ++y)
-                    for (int x = 0; x < 500; ++x)
-                        img.setRGB(x, y, base ^ (((x / 12 + y / 12) & 1) * 0x404040) ^ rnd.nextInt(1 << 12));
-                Path f = root.resolve("images/c" + (i % 10) + "/img" + i + ".jpg");
-                Files.createDirectories(f.getParent());
-                ImageIO.write(img, "jpg", f.toFile());
-            }
+            Inputs.writeJpegFolder(root.resolve("images"), images, 500, 375, 12, new SplittableRandom(23));
             dataset = Datasets.open("imagefolder:" + root.resolve("images"));
             model = Models.create(arch, 1000, ModelOptions.defaults().withSeed(0L));
             model.train(false);

@@ -1,6 +1,5 @@
 package org.relabel4j.bench;
 
-import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -8,7 +7,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
-import javax.imageio.ImageIO;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -77,17 +75,7 @@ public class DenseLoaderBench {
         Torch.init();
         root = Files.createTempDirectory("denseloaderbench");
         SplittableRandom rnd = new SplittableRandom(17);
-        int n = batches * batch;
-        for (int i = 0; i < n; ++i) {
-            BufferedImage img = new BufferedImage(400, 300, BufferedImage.TYPE_INT_RGB);
-            int base = rnd.nextInt(1 << 24);
-            for (int y = 0; y < 300; ++y)
-                for (int x = 0; x < 400; ++x)
-                    img.setRGB(x, y, base ^ (((x / 8 + y / 8) & 1) * 0x404040) ^ rnd.nextInt(1 << 12));
-            Path f = root.resolve("train/c" + (i % 10) + "/img" + i + ".jpg");
-            Files.createDirectories(f.getParent());
-            ImageIO.write(img, "jpg", f.toFile());
-        }
+        Inputs.writeJpegFolder(root.resolve("train"), batches * batch, 400, 300, 8, rnd);
         Path maps = root.resolve("maps.rlm");
         ds = Datasets.open("imagefolder:" + root.resolve("train"));
         MapFormat f = new MapFormat(1000, 5, 15, 15, DType.FLOAT16, DType.UINT16);

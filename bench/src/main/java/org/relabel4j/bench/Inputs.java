@@ -1,7 +1,12 @@
 package org.relabel4j.bench;
 
+import java.awt.image.BufferedImage;
+import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.SplittableRandom;
+import javax.imageio.ImageIO;
 import org.relabel4j.nd.DType;
 import org.relabel4j.nd.Half;
 import org.relabel4j.nd.NdArray;
@@ -22,6 +27,25 @@ public final class Inputs {
     public static final long SEED_MAPS = 1, SEED_STORE = 2, SEED_RECORD_INDICES = 3, SEED_DENSE = 4, SEED_BOXES = 5;
 
     private Inputs() {}
+
+    /**
+     * {@code n} JPEG images of {@code width x height} as an ImageFolder of 10 classes under {@code dir}
+     * ({@code c<i % 10>/img<i>.jpg}): per image a random colour, a checkerboard of {@code check}-pixel squares and
+     * per-pixel noise, so that decoding costs what a photo of that size costs; drawn from {@code rnd}.
+     */
+    public static void writeJpegFolder(Path dir, int n, int width, int height, int check, SplittableRandom rnd)
+            throws IOException {
+        for (int i = 0; i < n; ++i) {
+            BufferedImage img = new BufferedImage(width, height, BufferedImage.TYPE_INT_RGB);
+            int base = rnd.nextInt(1 << 24);
+            for (int y = 0; y < height; ++y)
+                for (int x = 0; x < width; ++x)
+                    img.setRGB(x, y, base ^ (((x / check + y / check) & 1) * 0x404040) ^ rnd.nextInt(1 << 12));
+            Path f = dir.resolve("c" + (i % 10) + "/img" + i + ".jpg");
+            Files.createDirectories(f.getParent());
+            ImageIO.write(img, "jpg", f.toFile());
+        }
+    }
 
     /** A batch of top-k maps {@code [B,k,H,W]} (flat, C order) and boxes {@code [B,4]}. */
     public record Maps(int batch, int k, int height, int width, int classes, float[] scores, int[] ids,

@@ -2,7 +2,6 @@ package org.relabel4j.bench;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -15,7 +14,6 @@ import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
-import javax.imageio.ImageIO;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -94,17 +92,7 @@ public class TrainBench {
         Torch.init();
         root = Files.createTempDirectory("trainbench");
         SplittableRandom rnd = new SplittableRandom(17);
-        int n = steps * batch;
-        for (int i = 0; i < n; ++i) {
-            BufferedImage img = new BufferedImage(400, 300, BufferedImage.TYPE_INT_RGB);
-            int base = rnd.nextInt(1 << 24);
-            for (int y = 0; y < 300; ++y)
-                for (int x = 0; x < 400; ++x)
-                    img.setRGB(x, y, base ^ (((x / 8 + y / 8) & 1) * 0x404040) ^ rnd.nextInt(1 << 12));
-            Path f = root.resolve("train/c" + (i % 10) + "/img" + i + ".jpg");
-            Files.createDirectories(f.getParent());
-            ImageIO.write(img, "jpg", f.toFile());
-        }
+        Inputs.writeJpegFolder(root.resolve("train"), steps * batch, 400, 300, 8, rnd);
         store = root.resolve("maps.rlm");
         Dataset ds = Datasets.open("imagefolder:" + root.resolve("train"));
         MapFormat f = new MapFormat(1000, 5, 15, 15, DType.FLOAT16, DType.UINT16);

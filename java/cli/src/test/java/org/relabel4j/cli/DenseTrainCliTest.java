@@ -27,13 +27,7 @@ class DenseTrainCliTest {
     }
 
     String[] train(Path out, String... more) {
-        String[] base = {"train", "--preset", "tiny", "--train", "imagefolder:" + data.resolve("train"), "--val",
-                "imagefolder:" + data.resolve("val"), "--set", "model.width=8", "--set", "data.image_size=24",
-                "--set", "util.val_batch_size=24", "--batch-size", "16", "--epochs", "1", "--workers", "2", "--out",
-                out.toString()};
-        String[] all = java.util.Arrays.copyOf(base, base.length + more.length);
-        System.arraycopy(more, 0, all, base.length, more.length);
-        return all;
+        return TrainCliTest.trainArgs(data, 1, out, more);
     }
 
     @Test

@@ -39,10 +39,15 @@ class TrainCliTest {
     }
 
     String[] train(Path out, String... more) {
+        return trainArgs(data, 2, out, more);
+    }
+
+    /** A tiny {@code relabel train} on {@link TrainData}'s images under {@code data}, then {@code more}. */
+    static String[] trainArgs(Path data, int epochs, Path out, String... more) {
         String[] base = {"train", "--preset", "tiny", "--train", "imagefolder:" + data.resolve("train"), "--val",
                 "imagefolder:" + data.resolve("val"), "--set", "model.width=8", "--set", "data.image_size=24",
-                "--set", "util.val_batch_size=24", "--batch-size", "16", "--epochs", "2", "--workers", "2", "--out",
-                out.toString()};
+                "--set", "util.val_batch_size=24", "--batch-size", "16", "--epochs", String.valueOf(epochs),
+                "--workers", "2", "--out", out.toString()};
         String[] all = java.util.Arrays.copyOf(base, base.length + more.length);
         System.arraycopy(more, 0, all, base.length, more.length);
         return all;
