@@ -42,17 +42,7 @@ class MultiLabelTrainingTest {
     static void images() throws IOException {
         Torch.init();
         TrainData.write(data);
-        // image of class c, number i: its class, and the next class on even i (a second "object")
-        for (String split : new String[] {"train", "val"}) {
-            Dataset ds = Datasets.open("imagefolder:" + data.resolve(split));
-            List<String> lines = new ArrayList<>();
-            for (int i = 0; i < ds.size(); ++i) {
-                int c = ds.sample(i).label();
-                String rel = data.resolve(split).relativize(Path.of(ds.sample(i).origin())).toString();
-                lines.add(rel + "\t" + c + (i % 2 == 0 ? "," + (c + 1) % 3 : ""));
-            }
-            Files.write(data.resolve(split).resolve("ml.txt"), lines);  // keys as the ImageFolder's (the store's)
-        }
+        TrainData.writeMultiList(data);  // image c/i: its class, and the next class on even i
     }
 
     /** A 1 x 4 x 4 top-1 map: class {@code left} scoring {@code l} in columns 0-1, class {@code right} scoring {@code r} in 2-3. */

@@ -3,6 +3,8 @@ package org.relabel4j.train;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.function.IntBinaryOperator;
@@ -77,5 +79,23 @@ public final class TrainData {
             w.finish();
         }
         return out;
+    }
+
+    /**
+     * Multi-label lists {@code train/ml.txt} and {@code val/ml.txt} over the images of {@link #write} under
+     * {@code root} ({@code multilist:} specs, keys as the ImageFolder's, so the same store serves both): image i of
+     * class c has label c, and on even i also (c + 1) % 3 (a second "object").
+     */
+    public static void writeMultiList(Path root) throws IOException {
+        for (String split : new String[] {"train", "val"}) {
+            Dataset ds = Datasets.open("imagefolder:" + root.resolve(split));
+            List<String> lines = new ArrayList<>();
+            for (int i = 0; i < ds.size(); ++i) {
+                int c = ds.sample(i).label();
+                String rel = root.resolve(split).relativize(Path.of(ds.sample(i).origin())).toString();
+                lines.add(rel + "\t" + c + (i % 2 == 0 ? "," + (c + 1) % 3 : ""));
+            }
+            Files.write(root.resolve(split).resolve("ml.txt"), lines);
+        }
     }
 }
