@@ -28,8 +28,8 @@ import org.relabel4j.torch.Torch;
  * Short runs of every target recipe on the tiny preset, whose metrics.jsonl (without the timing and memory fields)
  * must equal the records pinned in {@code pinned-runs.json}: a change of the trainer's structure may not change
  * a single bit of what it computes. The pinned records were made on the code before the trainer was split into
- * parts (issue 19); the dense (issue 17) and multi-label (issue 16) recipes were added later, pinned on a platform
- * of another fingerprint (so their bits hold only to the 1e-3 comparison on the first one).
+ * parts (issue 19); the dense (issue 17) and multi-label (issue 16) recipes were added later, pinned on another
+ * machine (the 2-core CI VM), whose exact bits the comparison below demands only where the fingerprint matches.
  *
  * <p>Bit equality holds on the platform the records were made on (the fingerprint: CPU architecture, LibTorch's
  * vectorization level, the oneDNN cap, the LibTorch build); elsewhere kernels may round differently, so the test
