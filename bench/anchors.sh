@@ -24,8 +24,9 @@ root="$(cd "$here/.." && pwd)"
 . "$root/bin/lib/build.sh"
 TABLE_CLASSES=(BandwidthBench LabelPoolBench ReferenceBench StoreBench TopKBench CudaBench)
 # AnnotateBench: a ResNet-50 teacher per run (minutes), reported in RESULTS.md's annotation section
-#   (bench/labelpool-bench AnnotateBench); TrainBench: training epochs (bench/labelpool-bench TrainBench).
-EXCLUDED_CLASSES=(AnnotateBench TrainBench)
+#   (bench/labelpool-bench AnnotateBench); TrainBench: training epochs (bench/labelpool-bench TrainBench);
+#   DenseLoaderBench: loader epochs with and without dense S x S targets (RESULTS.md's dense section).
+EXCLUDED_CLASSES=(AnnotateBench TrainBench DenseLoaderBench)
 quick=0
 smoke=0
 install=0
