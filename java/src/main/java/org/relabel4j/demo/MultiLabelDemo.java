@@ -139,6 +139,7 @@ public final class MultiLabelDemo {
         Path oracleMaps = oracle(data, s.trainScenes(), s.root(), "ml-oracle-maps");
         Path teacherRun = teacher(s);
         Path teacherMaps = annotate(s, teacherRun);
+        figure(s, teacherMaps, oracleMaps, o.out().resolve("figure-multilabel.png"));
 
         List<Run> runs = new ArrayList<>(), candidates = new ArrayList<>();
         int first = o.seeds().get(0);
@@ -291,6 +292,30 @@ public final class MultiLabelDemo {
         return out;
     }
 
+    /**
+     * The per-class maps of the first training scene: a row of the teacher's maps (sigmoid of the logit per cell)
+     * and a row of the oracle maps (ink fraction per cell), one panel per class of the scene.
+     */
+    private void figure(Sets s, Path teacherMaps, Path oracleMaps, Path out) throws IOException {
+        Scenes.Scene scene = s.trainScenes().get(0);
+        java.awt.image.BufferedImage image = javax.imageio.ImageIO.read(s.train().resolve(scene.key() + ".jpg").toFile());
+        if (image == null) throw new IOException(s.train().resolve(scene.key() + ".jpg") + ": not a readable image");
+        List<Integer> classes = IntStream.of(scene.classes()).boxed().toList();
+        List<java.awt.image.BufferedImage> rows = new ArrayList<>();
+        for (Path store : List.of(teacherMaps, oracleMaps)) {
+            boolean teacher = store.equals(teacherMaps);
+            try (org.relabel4j.store.LabelMapStore st = org.relabel4j.store.LabelMapStore.open(store)) {
+                org.relabel4j.store.LabelMap map = st.map(st.require(scene.key()));
+                rows.add(org.relabel4j.annotate.MultiLabelMapFigure.row(image, image.getWidth(), image.getHeight(), map,
+                        teacher ? org.relabel4j.annotate.MultiLabelMapFigure.Values.SIGMOID
+                                : org.relabel4j.annotate.MultiLabelMapFigure.Values.VALUE, classes, FashionMnist.CLASSES,
+                        teacher ? "teacher: sigmoid(logit)" : "oracle: ink fraction"));
+            }
+        }
+        org.relabel4j.annotate.LabelMapFigure.writePng(org.relabel4j.annotate.MultiLabelMapFigure.stack(rows), out);
+        log.accept("figure: per-class maps of training scene " + scene.key() + " -> " + out);
+    }
+
     // ---------------------------------------------------------------- students
 
     private Run student(Sets s, Path students, String method, int seed, double lr, Path maps, Target target,
@@ -398,6 +423,8 @@ public final class MultiLabelDemo {
                 teacherMap, lrs, seconds));
         sb.append(table).append('\n');
         for (String v : verdict) sb.append("- ").append(v).append('\n');
+        sb.append("\nPer-class label maps of one training scene (teacher: sigmoid of the logit per cell; oracle: ink "
+                + "fraction per cell): figure-multilabel.png\n");
         sb.append("\nEvery candidate (first seed): \n\n| method | target | lr | val mAP |\n|---|---|---|---|\n");
         for (Run r : candidates)
             sb.append(String.format(Locale.ROOT, "| %s | %s | %s | %.2f |%n", r.method(), r.target().describe(),
