@@ -124,9 +124,10 @@ final class DemoCommand implements Callable<Integer> {
 
     @Option(names = "--task", defaultValue = "single", paramLabel = "single|multilabel",
             description = "multilabel: every item is a label; multi-hot BCE vs ReLabel (teacher maps) vs ReLabel "
-                    + "(oracle maps), each choosing its learning rate among the --lr-candidates (the preset's one-hot "
-                    + "rates x 10 by default: BCE averages over the classes) on validation mAP, test mAP; report-multilabel.md "
-                    + "(docs/multilabel.md)")
+                    + "(oracle maps), the same number of validation candidates each: the ReLabel methods' learning rates "
+                    + "(--lr-candidates; the preset's one-hot rates x 10 by default: BCE averages over the classes) x "
+                    + "soft or binarized targets, multi-hot a twice finer rate grid; chosen on validation mAP, test mAP; "
+                    + "report-multilabel.md, figure-multilabel.png (docs/multilabel.md)")
     String task;
 
     @Override

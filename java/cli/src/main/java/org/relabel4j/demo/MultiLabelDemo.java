@@ -58,9 +58,51 @@ public final class MultiLabelDemo {
     public static final String MULTI_HOT = "multi-hot BCE", TEACHER = "ReLabel (teacher maps)", ORACLE = "ReLabel (oracle maps)";
     public static final List<String> METHODS = List.of(MULTI_HOT, TEACHER, ORACLE);
 
-    /** One trained student: its method, seed, learning rate, validation mAP, test numbers (NaN: not tested). */
+    /** One trained student: its method, seed, learning rate, validation mAP, test numbers (NaN: not tested), target. */
     public record Run(String method, int seed, double lr, double valMap, double testMap, double testCf1, double testOf1,
-            double seconds, Path dir) {}
+            double seconds, Path dir, Target target) {}
+
+    /**
+     * A target setting of a ReLabel method ({@code data.relabel.multilabel_target}, {@code threshold}; null kind:
+     * the multi-hot label). Part of the method's validation candidates, as its learning rate is.
+     */
+    public record Target(String kind, double threshold) {
+        /** The multi-hot baseline's only target. */
+        public static final Target MULTI_HOT = new Target(null, 0);
+
+        /** e.g. {@code value >= 0.01}, {@code sigmoid (soft)}, {@code multi-hot}. */
+        public String describe() {
+            return kind == null ? "multi-hot" : kind + (threshold > 0 ? " >= " + Demo.trim(threshold) : " (soft)");
+        }
+    }
+
+    /**
+     * The target candidates of each method: the teacher maps' sigmoid of the pooled logit, soft or binarized at 0.5
+     * (the teacher's own decision rule); the oracle maps' pooled covered fraction, soft or binarized at 0.01
+     * ("the class's ink is in the crop": a crop of the demo's sizes showing any part of an item has a pooled ink
+     * fraction above 0.01, one missing it 0).
+     */
+    public static final Map<String, List<Target>> TARGETS = Map.of(MULTI_HOT, List.of(Target.MULTI_HOT),
+            TEACHER, List.of(new Target("sigmoid", 0), new Target("sigmoid", 0.5)),
+            ORACLE, List.of(new Target("value", 0), new Target("value", 0.01)));
+
+    /**
+     * The learning rates a method tries when it has {@code targets} target settings and the methods with the most
+     * settings have {@code most}: every method gets the same number of validation candidates. A method with fewer
+     * target settings gets a finer learning-rate grid over the same range: each rate {@code l_i} of the sorted grid
+     * is followed by {@code l_i r^(j/f)}, j = 1 .. f-1, with f = most / targets and r the ratio to the next rate
+     * (for the last, to the previous one; 2 for a single rate).
+     */
+    static List<Double> lrGrid(List<Double> lrs, int targets, int most) {
+        if (most % targets != 0) throw new IllegalArgumentException(most + " candidates are not a multiple of " + targets);
+        int f = most / targets;
+        List<Double> l = lrs.stream().distinct().sorted().toList(), out = new ArrayList<>();
+        for (int i = 0; i < l.size(); ++i) {
+            double r = l.size() == 1 ? 2 : i + 1 < l.size() ? l.get(i + 1) / l.get(i) : l.get(i) / l.get(i - 1);
+            for (int j = 0; j < f; ++j) out.add(Double.parseDouble(String.format(Locale.ROOT, "%.4g", l.get(i) * Math.pow(r, (double) j / f))));
+        }
+        return out;
+    }
 
     /** The demo's outcome. */
     public record Result(Path report, Path json, List<Run> runs, List<Run> candidates, double teacherTestMap,
@@ -97,29 +139,37 @@ public final class MultiLabelDemo {
         Path oracleMaps = oracle(data, s.trainScenes(), s.root(), "ml-oracle-maps");
         Path teacherRun = teacher(s);
         Path teacherMaps = annotate(s, teacherRun);
+        figure(s, teacherMaps, oracleMaps, o.out().resolve("figure-multilabel.png"));
 
         List<Run> runs = new ArrayList<>(), candidates = new ArrayList<>();
         int first = o.seeds().get(0);
+        int most = TARGETS.values().stream().mapToInt(List::size).max().orElseThrow();
         for (String method : METHODS) {
             Path maps = method.equals(TEACHER) ? teacherMaps : method.equals(ORACLE) ? oracleMaps : null;
+            List<Target> targets = TARGETS.get(method);
+            List<Double> grid = lrGrid(lrs, targets.size(), most);
             Run best = null;
-            for (double lr : lrs) {
-                Run r = student(s, students, method, first, lr, maps, true);
-                candidates.add(r);
-                if (!Double.isNaN(r.valMap()) && (best == null || r.valMap() > best.valMap())) best = r;
-            }
-            if (best == null) throw new IllegalStateException(method + ": the training diverged at every learning rate " + lrs);
-            log.accept(String.format(Locale.ROOT, "%s: chose lr %s on validation scenes (val mAP %.2f, best of %d)",
-                    method, Demo.trim(best.lr()), best.valMap(), lrs.size()));
+            int n = 0;
+            for (Target target : targets)
+                for (double lr : grid) {
+                    Run r = student(s, students, method, first, lr, maps, target, true);
+                    candidates.add(r);
+                    ++n;
+                    if (!Double.isNaN(r.valMap()) && (best == null || r.valMap() > best.valMap())) best = r;
+                }
+            if (best == null) throw new IllegalStateException(method + ": the training diverged at every learning rate " + grid);
+            log.accept(String.format(Locale.ROOT, "%s: chose lr %s, target %s on validation scenes (val mAP %.2f, best of %d)",
+                    method, Demo.trim(best.lr()), best.target().describe(), best.valMap(), n));
             runs.add(best);
-            for (int seed : o.seeds().subList(1, o.seeds().size())) runs.add(student(s, students, method, seed, best.lr(), maps, false));
+            for (int seed : o.seeds().subList(1, o.seeds().size()))
+                runs.add(student(s, students, method, seed, best.lr(), maps, best.target(), false));
         }
         MultiListFile test = MultiListFile.open(s.test().resolve("ml.txt"));
         List<Run> tested = new ArrayList<>();
         for (Run r : runs) {
             MultiLabelMetrics.Result m = evaluate(test, r.dir().resolve("model.pth"), o.studentWidth(), o.studentSize());
             tested.add(new Run(r.method(), r.seed(), r.lr(), r.valMap(), 100 * m.map(), 100 * m.atThreshold().cf1(),
-                    100 * m.atThreshold().of1(), r.seconds(), r.dir()));
+                    100 * m.atThreshold().of1(), r.seconds(), r.dir(), r.target()));
         }
         double teacherMap = 100 * evaluate(test, teacherRun.resolve("model.pth"), o.teacherWidth(), o.teacherSize()).map();
         double seconds = (System.nanoTime() - t0) / 1e9;
@@ -242,31 +292,58 @@ public final class MultiLabelDemo {
         return out;
     }
 
+    /**
+     * The per-class maps of the first training scene: a row of the teacher's maps (sigmoid of the logit per cell)
+     * and a row of the oracle maps (ink fraction per cell), one panel per class of the scene.
+     */
+    private void figure(Sets s, Path teacherMaps, Path oracleMaps, Path out) throws IOException {
+        Scenes.Scene scene = s.trainScenes().get(0);
+        java.awt.image.BufferedImage image = javax.imageio.ImageIO.read(s.train().resolve(scene.key() + ".jpg").toFile());
+        if (image == null) throw new IOException(s.train().resolve(scene.key() + ".jpg") + ": not a readable image");
+        List<Integer> classes = IntStream.of(scene.classes()).boxed().toList();
+        List<java.awt.image.BufferedImage> rows = new ArrayList<>();
+        for (Path store : List.of(teacherMaps, oracleMaps)) {
+            boolean teacher = store.equals(teacherMaps);
+            try (org.relabel4j.store.LabelMapStore st = org.relabel4j.store.LabelMapStore.open(store)) {
+                org.relabel4j.store.LabelMap map = st.map(st.require(scene.key()));
+                rows.add(org.relabel4j.annotate.MultiLabelMapFigure.row(image, image.getWidth(), image.getHeight(), map,
+                        teacher ? org.relabel4j.annotate.MultiLabelMapFigure.Values.SIGMOID
+                                : org.relabel4j.annotate.MultiLabelMapFigure.Values.VALUE, classes, FashionMnist.CLASSES,
+                        teacher ? "teacher: sigmoid(logit)" : "oracle: ink fraction"));
+            }
+        }
+        org.relabel4j.annotate.LabelMapFigure.writePng(org.relabel4j.annotate.MultiLabelMapFigure.stack(rows), out);
+        log.accept("figure: per-class maps of training scene " + scene.key() + " -> " + out);
+    }
+
     // ---------------------------------------------------------------- students
 
-    private Run student(Sets s, Path students, String method, int seed, double lr, Path maps, boolean candidate)
-            throws IOException {
+    private Run student(Sets s, Path students, String method, int seed, double lr, Path maps, Target target,
+            boolean candidate) throws IOException {
         List<String> cfg = new ArrayList<>(List.of("train.task=multilabel", "model.arch=small-cnn",
                 "model.width=" + o.studentWidth(), "data.train=multilist:" + s.train().resolve("ml.txt"),
                 "data.val=multilist:" + s.val().resolve("ml.txt"), "data.image_size=" + o.studentSize(),
                 "data.rrc_minimum=" + o.rrcMinimum(), "data.crop_ratio=1.0", "optim.epochs=" + o.epochs(),
                 "optim.batch_size=" + o.batchSize(), "optim.lr.init=" + lr, "compute.seed=" + seed));
         String name = method.equals(MULTI_HOT) ? "multi-hot" : method.equals(TEACHER) ? "relabel-teacher" : "relabel-oracle";
-        if (maps != null) cfg.addAll(List.of("data.relabel.use=true", "data.relabel.path=" + maps,
-                "data.relabel.multilabel_target=" + (method.equals(ORACLE) ? "value" : "sigmoid")));
+        if (maps != null) {
+            cfg.addAll(List.of("data.relabel.use=true", "data.relabel.path=" + maps,
+                    "data.relabel.multilabel_target=" + target.kind(), "data.relabel.threshold=" + target.threshold()));
+            name += "-" + target.kind() + (target.threshold() > 0 ? "-thr" + Demo.trim(target.threshold()) : "");
+        }
         name += "-lr" + Demo.trim(lr);
         Path dir = students.resolve(name + "-seed" + seed);
-        log.accept("student: " + method + " (lr " + Demo.trim(lr) + "), seed " + seed);
+        log.accept("student: " + method + " (lr " + Demo.trim(lr) + ", target " + target.describe() + "), seed " + seed);
         Trainer.Result r;
         try {
             r = train(cfg, dir, name);
         } catch (IllegalStateException e) {
             if (!candidate || e.getMessage() == null || !e.getMessage().startsWith("the loss became")) throw e;
             log.accept(name + ": diverged (" + e.getMessage() + "): not a candidate");
-            return new Run(method, seed, lr, Double.NaN, Double.NaN, Double.NaN, Double.NaN, Double.NaN, dir);
+            return new Run(method, seed, lr, Double.NaN, Double.NaN, Double.NaN, Double.NaN, Double.NaN, dir, target);
         }
         double valMap = new ObjectMapper().readTree(dir.resolve("summary.json").toFile()).path("val_map").asDouble(Double.NaN);
-        return new Run(method, seed, lr, valMap, Double.NaN, Double.NaN, Double.NaN, r.seconds(), dir);
+        return new Run(method, seed, lr, valMap, Double.NaN, Double.NaN, Double.NaN, r.seconds(), dir, target);
     }
 
     private Trainer.Result train(List<String> overrides, Path dir, String what) throws IOException {
@@ -303,13 +380,13 @@ public final class MultiLabelDemo {
     }
 
     private String table(List<Run> tested) {
-        StringBuilder sb = new StringBuilder("| method | lr (chosen on val) | val mAP | test mAP | test CF1 | test OF1 | seeds |\n"
+        StringBuilder sb = new StringBuilder("| method | lr, target (chosen on val) | val mAP | test mAP | test CF1 | test OF1 | seeds |\n"
                 + "|---|---|---|---|---|---|---|\n");
         for (String m : METHODS) {
             List<Run> r = tested.stream().filter(x -> x.method().equals(m)).toList();
             double[] map = meanStd(r, Run::testMap), cf1 = meanStd(r, Run::testCf1), of1 = meanStd(r, Run::testOf1);
             sb.append(String.format(Locale.ROOT, "| %s | %s | %.2f | %.2f ± %.2f | %.2f ± %.2f | %.2f ± %.2f | %d |%n", m,
-                    Demo.trim(r.get(0).lr()), r.get(0).valMap(), map[0], map[1], cf1[0], cf1[1], of1[0], of1[1], r.size()));
+                    Demo.trim(r.get(0).lr()) + ", " + r.get(0).target().describe(), r.get(0).valMap(), map[0], map[1], cf1[0], cf1[1], of1[0], of1[1], r.size()));
         }
         return sb.toString();
     }
@@ -339,15 +416,19 @@ public final class MultiLabelDemo {
         StringBuilder sb = new StringBuilder("# relabel demo --task multilabel\n\n");
         sb.append(String.format(Locale.ROOT, "Fashion-MNIST scenes (%s): %d train, %d val, %d test; students: small CNN "
                         + "width %d at %d px, %d epochs, batch %d; teacher: width %d at %d px, %d epochs on %d other scenes "
-                        + "(test mAP %.2f). Every method chose its learning rate among %s on validation mAP. %.0f s.%n%n",
+                        + "(test mAP %.2f). Every method chose its learning rate (base grid %s, refined for the multi-hot "
+                        + "baseline to the same number of candidates) and target setting on validation mAP. %.0f s.%n%n",
                 o.spec().describe(), o.trainScenes(), o.valScenes(), o.testScenes(), o.studentWidth(), o.studentSize(),
                 o.epochs(), o.batchSize(), o.teacherWidth(), o.teacherSize(), o.teacherEpochs(), o.teacherScenes(),
                 teacherMap, lrs, seconds));
         sb.append(table).append('\n');
         for (String v : verdict) sb.append("- ").append(v).append('\n');
-        sb.append("\nEvery candidate (first seed): \n\n| method | lr | val mAP |\n|---|---|---|\n");
+        sb.append("\nPer-class label maps of one training scene (teacher: sigmoid of the logit per cell; oracle: ink "
+                + "fraction per cell): figure-multilabel.png\n");
+        sb.append("\nEvery candidate (first seed): \n\n| method | target | lr | val mAP |\n|---|---|---|---|\n");
         for (Run r : candidates)
-            sb.append(String.format(Locale.ROOT, "| %s | %s | %.2f |%n", r.method(), Demo.trim(r.lr()), r.valMap()));
+            sb.append(String.format(Locale.ROOT, "| %s | %s | %s | %.2f |%n", r.method(), r.target().describe(),
+                    Demo.trim(r.lr()), r.valMap()));
         String text = sb.toString();
         AtomicFiles.write(file, tmp -> Files.writeString(tmp, text, StandardCharsets.UTF_8));
     }
@@ -361,11 +442,12 @@ public final class MultiLabelDemo {
         root.putPOJO("lr_candidates", lrs);
         ArrayNode t = root.putArray("tested"), c = root.putArray("candidates");
         for (Run r : tested)
-            t.addObject().put("method", r.method()).put("seed", r.seed()).put("lr", r.lr()).put("val_map", r.valMap())
+            t.addObject().put("method", r.method()).put("target", r.target().describe()).put("seed", r.seed()).put("lr", r.lr()).put("val_map", r.valMap())
                     .put("test_map", r.testMap()).put("test_cf1", r.testCf1()).put("test_of1", r.testOf1())
                     .put("dir", r.dir().toString());
         for (Run r : candidates)
-            c.addObject().put("method", r.method()).put("seed", r.seed()).put("lr", r.lr()).put("val_map", r.valMap());
+            c.addObject().put("method", r.method()).put("target", r.target().describe()).put("seed", r.seed())
+                    .put("lr", r.lr()).put("val_map", r.valMap());
         ArrayNode v = root.putArray("verdict");
         verdict.forEach(v::add);
         String json = m.writeValueAsString(root) + "\n";

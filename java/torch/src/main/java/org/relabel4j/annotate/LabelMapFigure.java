@@ -231,7 +231,7 @@ public final class LabelMapFigure {
         return n.length() <= 28 ? n : n.substring(0, 27) + "…";
     }
 
-    private static void drawPanel(Graphics2D g, BufferedImage panel, int x, float[] crop, String title) {
+    static void drawPanel(Graphics2D g, BufferedImage panel, int x, float[] crop, String title) {
         g.drawImage(panel, x, TITLE, null);
         if (crop != null) {
             int w = panel.getWidth(), h = panel.getHeight();
@@ -252,7 +252,7 @@ public final class LabelMapFigure {
         g.drawString(t, x + 4, TITLE - 10);
     }
 
-    private static BufferedImage scale(BufferedImage image, int w, int h) {
+    static BufferedImage scale(BufferedImage image, int w, int h) {
         BufferedImage out = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
         Graphics2D g = out.createGraphics();
         try {
@@ -269,7 +269,7 @@ public final class LabelMapFigure {
     }
 
     /** The image with the probabilities (cells of the map) upsampled bilinearly and blended in a color map. */
-    private static BufferedImage overlay(BufferedImage image, float[] p, MapFormat f) {
+    static BufferedImage overlay(BufferedImage image, float[] p, MapFormat f) {
         int w = image.getWidth(), h = image.getHeight(), mw = f.width(), mh = f.height();
         BufferedImage out = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
         for (int py = 0; py < h; ++py) {
