@@ -5,6 +5,7 @@ import java.nio.file.Path;
 import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.Locale;
+import java.util.function.Consumer;
 import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
@@ -279,17 +280,15 @@ final class TrainSetup implements AutoCloseable {
     /** The LabelPooling of data.relabel.* (softmax targets, S x S: 1 for the global targets). */
     private LabelPooling pooling(int outputSize) {
         TrainPlan.Relabel r = plan.targets().relabel();
-        if (plan.targets().multilabel() != null)  // the raw pooled scores; MultiLabelPooledTargets makes the targets
-            return LabelPooling.builder(classes).softmax(false).mode(LabelPooling.Mode.LOGITS).outputSize(outputSize)
-                    .boxOrder(r.boxOrder().equals("official") ? LabelPooling.BoxOrder.OFFICIAL : LabelPooling.BoxOrder.CORRECT)
-                    .warnings(m -> {}).build();
-        return LabelPooling.builder(classes).softmax(true).outputSize(outputSize)
+        // multi-label: the raw pooled scores (mode logits, validated), MultiLabelPooledTargets makes the targets
+        boolean multilabel = plan.targets().multilabel() != null;
+        Consumer<String> warnings = multilabel ? m -> {} : listener::log;
+        return LabelPooling.builder(classes).softmax(!multilabel).outputSize(outputSize)
                 .mode(r.mode().equals("probs") ? LabelPooling.Mode.PROBS : LabelPooling.Mode.LOGITS)
                 .boxOrder(r.boxOrder().equals("official") ? LabelPooling.BoxOrder.OFFICIAL : LabelPooling.BoxOrder.CORRECT)
-                .temperature((float) r.temperature()).warnings(listener::log).build();
+                .temperature(multilabel ? 1f : (float) r.temperature()).warnings(warnings).build();
     }
 
-    /** This rank's shard of every epoch; with ReLabel on the CPU the workers pool each crop's target. */
     /**
      * {@code data.relabel.residency} when the CPU loader pools from the store; readahead when the store is only read
      * in order (copied to the GPU whole, or scanned by label cleaning).
@@ -300,6 +299,7 @@ final class TrainSetup implements AutoCloseable {
         return LabelMapStore.Residency.parse(r.residency());
     }
 
+    /** This rank's shard of every epoch; with ReLabel on the CPU the workers pool each crop's target. */
     private Loader loader() {
         TrainPlan.Data d = plan.data();
         TrainTransform transform = new TrainTransform(d.imageSize(), new RandomResizedCrop(d.rrcMinimum(), 1.0, 3.0 / 4,
