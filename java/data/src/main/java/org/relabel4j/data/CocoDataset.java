@@ -84,28 +84,10 @@ public final class CocoDataset extends FileDataset implements MultiLabelDataset 
         Path file = instancesJson.toAbsolutePath().normalize();
         Path root = imagesDir.toAbsolutePath().normalize();
         if (!Files.isDirectory(root)) throw new DatasetException(root + ": no such image directory");
-        JsonNode doc;
-        try {
-            doc = new ObjectMapper().readTree(file.toFile());
-        } catch (JsonProcessingException e) {
-            throw new DatasetException(file + ": malformed JSON: " + e.getOriginalMessage()
-                    + (e.getLocation() != null ? " (line " + e.getLocation().getLineNr() + ", column "
-                    + e.getLocation().getColumnNr() + ")" : ""), e);
-        } catch (NoSuchFileException | java.io.FileNotFoundException e) {
-            throw new DatasetException(file + ": no such file", e);
-        }
-        if (doc == null || !doc.isObject()) throw new DatasetException(file + ": not a COCO instances file (a JSON object)");
+        JsonNode doc = readJson(file);
         JsonNode images = array(doc, "images", file), categories = array(doc, "categories", file),
                 annotations = array(doc, "annotations", file);
-        TreeMap<Long, String> catNames = new TreeMap<>();
-        for (int i = 0; i < categories.size(); ++i) {
-            JsonNode c = categories.get(i);
-            String where = "categories[" + i + "]";
-            long id = integer(c, "id", file, where);
-            if (catNames.put(id, text(c, "name", file, where)) != null)
-                throw new DatasetException(file + ": " + where + ": category id " + id + " repeats");
-        }
-        if (catNames.isEmpty()) throw new DatasetException(file + ": no categories");
+        TreeMap<Long, String> catNames = categoryNames(categories, file);
         Map<Long, Integer> catIndex = new HashMap<>();
         for (long id : catNames.keySet()) catIndex.put(id, catIndex.size());
         Map<Long, Integer> imageIndex = new HashMap<>();
@@ -131,25 +113,7 @@ public final class CocoDataset extends FileDataset implements MultiLabelDataset 
             if (cat == null)
                 throw new DatasetException(file + ": " + where + ": unknown category_id " + catId + " (not in categories)");
             found.get(im).add(cat);
-            if (keepInstances) {
-                JsonNode b = a.get("bbox");
-                double[] bbox = null;
-                if (b != null && !b.isNull()) {
-                    if (!b.isArray() || b.size() != 4)
-                        throw new DatasetException(file + ": " + where + ": bbox must be [x, y, width, height]");
-                    bbox = new double[4];
-                    for (int j = 0; j < 4; ++j) {
-                        if (!b.get(j).isNumber()) throw new DatasetException(file + ": " + where + ": bbox[" + j + "] is not a number");
-                        bbox[j] = b.get(j).asDouble();
-                    }
-                }
-                JsonNode seg = a.get("segmentation");
-                if (seg != null && (seg.isNull() || (seg.isArray() && seg.isEmpty()))) seg = null;
-                if (seg == null && bbox == null)
-                    throw new DatasetException(file + ": " + where + ": neither segmentation nor bbox");
-                JsonNode crowd = a.get("iscrowd");
-                inst.get(im).add(new Instance(cat, bbox, crowd != null && crowd.asInt() == 1, seg));
-            }
+            if (keepInstances) inst.get(im).add(instance(a, cat, file, where));
         }
         PathTable paths = new PathTable();
         List<int[]> sets = new ArrayList<>();
@@ -159,18 +123,7 @@ public final class CocoDataset extends FileDataset implements MultiLabelDataset 
             if (annotatedOnly && found.get(i).isEmpty()) continue;
             JsonNode im = images.get(i);
             String where = "images[" + i + "] (id " + im.get("id").asLong() + ")";
-            String name = text(im, "file_name", file, where);
-            Path p;
-            try {
-                p = root.resolve(name).normalize();
-            } catch (InvalidPathException e) {
-                throw new DatasetException(file + ": " + where + ": bad file_name '" + name + "'");
-            }
-            if (!p.startsWith(root) || p.equals(root))
-                throw new DatasetException(file + ": " + where + ": file_name '" + name + "' is not under " + root);
-            if (!Files.isRegularFile(p))
-                throw new DatasetException(file + ": " + where + ": image " + p + " does not exist");
-            String rel = ImageFolder.relative(root, p);
+            String rel = ImageFolder.relative(root, imagePath(root, im, file, where));
             int dot = ImageFolder.extensionDot(rel);
             paths.add(rel.substring(0, dot), rel.substring(dot));
             sets.add(found.get(i).stream().mapToInt(Integer::intValue).toArray());
@@ -187,6 +140,73 @@ public final class CocoDataset extends FileDataset implements MultiLabelDataset 
         return new CocoDataset(file, root, paths.trim(), List.copyOf(catNames.values()), labels, all,
                 ids.stream().mapToInt(Integer::intValue).toArray(), ws.stream().mapToInt(Integer::intValue).toArray(),
                 hs.stream().mapToInt(Integer::intValue).toArray(), keepInstances ? keptInst : null);
+    }
+
+    /** The instances file as a JSON object; clear errors for a missing file or malformed JSON. */
+    private static JsonNode readJson(Path file) throws IOException {
+        JsonNode doc;
+        try {
+            doc = new ObjectMapper().readTree(file.toFile());
+        } catch (JsonProcessingException e) {
+            throw new DatasetException(file + ": malformed JSON: " + e.getOriginalMessage()
+                    + (e.getLocation() != null ? " (line " + e.getLocation().getLineNr() + ", column "
+                    + e.getLocation().getColumnNr() + ")" : ""), e);
+        } catch (NoSuchFileException | java.io.FileNotFoundException e) {
+            throw new DatasetException(file + ": no such file", e);
+        }
+        if (doc == null || !doc.isObject()) throw new DatasetException(file + ": not a COCO instances file (a JSON object)");
+        return doc;
+    }
+
+    /** Category id to name, in id order (the order of the contiguous class ids). */
+    private static TreeMap<Long, String> categoryNames(JsonNode categories, Path file) throws DatasetException {
+        TreeMap<Long, String> names = new TreeMap<>();
+        for (int i = 0; i < categories.size(); ++i) {
+            JsonNode c = categories.get(i);
+            String where = "categories[" + i + "]";
+            long id = integer(c, "id", file, where);
+            if (names.put(id, text(c, "name", file, where)) != null)
+                throw new DatasetException(file + ": " + where + ": category id " + id + " repeats");
+        }
+        if (names.isEmpty()) throw new DatasetException(file + ": no categories");
+        return names;
+    }
+
+    /** One annotation's box and mask (at least one of them) as an {@link Instance} of class {@code cat}. */
+    private static Instance instance(JsonNode a, int cat, Path file, String where) throws DatasetException {
+        JsonNode b = a.get("bbox");
+        double[] bbox = null;
+        if (b != null && !b.isNull()) {
+            if (!b.isArray() || b.size() != 4)
+                throw new DatasetException(file + ": " + where + ": bbox must be [x, y, width, height]");
+            bbox = new double[4];
+            for (int j = 0; j < 4; ++j) {
+                if (!b.get(j).isNumber()) throw new DatasetException(file + ": " + where + ": bbox[" + j + "] is not a number");
+                bbox[j] = b.get(j).asDouble();
+            }
+        }
+        JsonNode seg = a.get("segmentation");
+        if (seg != null && (seg.isNull() || (seg.isArray() && seg.isEmpty()))) seg = null;
+        if (seg == null && bbox == null)
+            throw new DatasetException(file + ": " + where + ": neither segmentation nor bbox");
+        JsonNode crowd = a.get("iscrowd");
+        return new Instance(cat, bbox, crowd != null && crowd.asInt() == 1, seg);
+    }
+
+    /** The image file of {@code images[i]}: its file_name under {@code root}, which must exist. */
+    private static Path imagePath(Path root, JsonNode im, Path file, String where) throws DatasetException {
+        String name = text(im, "file_name", file, where);
+        Path p;
+        try {
+            p = root.resolve(name).normalize();
+        } catch (InvalidPathException e) {
+            throw new DatasetException(file + ": " + where + ": bad file_name '" + name + "'");
+        }
+        if (!p.startsWith(root) || p.equals(root))
+            throw new DatasetException(file + ": " + where + ": file_name '" + name + "' is not under " + root);
+        if (!Files.isRegularFile(p))
+            throw new DatasetException(file + ": " + where + ": image " + p + " does not exist");
+        return p;
     }
 
     private static JsonNode array(JsonNode doc, String field, Path file) throws DatasetException {

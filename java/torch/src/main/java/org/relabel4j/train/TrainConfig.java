@@ -271,6 +271,12 @@ public final class TrainConfig {
                 "data.label_cleaning.use needs data.relabel.path (the teacher's label maps)");
         check(errors, number("kd.temperature") > 0, "kd.temperature must be > 0");
         check(errors, List.of("batch", "none").contains(string("model.norm")), "model.norm must be batch or none");
+        validateTask(errors);
+        if (!errors.isEmpty()) throw new IllegalArgumentException("invalid config: " + String.join("; ", errors));
+    }
+
+    /** train.task and the multi-label keys: what multi-label training accepts, and the keys only it reads. */
+    private void validateTask(List<String> errors) {
         check(errors, List.of("single", "multilabel").contains(string("train.task")),
                 "train.task must be single or multilabel, got " + string("train.task"));
         check(errors, List.of("sigmoid", "value").contains(string("data.relabel.multilabel_target")),
@@ -297,7 +303,6 @@ public final class TrainConfig {
         } else {
             check(errors, threshold == 0, "data.relabel.threshold " + threshold + " needs train.task multilabel");
         }
-        if (!errors.isEmpty()) throw new IllegalArgumentException("invalid config: " + String.join("; ", errors));
     }
 
     /**
