@@ -4,8 +4,6 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
-import java.util.Map;
-import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -27,11 +25,8 @@ import org.relabel4j.data.loader.Loader;
 import org.relabel4j.data.transform.Normalization;
 import org.relabel4j.data.transform.RandomResizedCrop;
 import org.relabel4j.data.transform.TrainTransform;
-import org.relabel4j.nd.DType;
 import org.relabel4j.ops.LabelPooling;
-import org.relabel4j.ops.MapFormat;
 import org.relabel4j.store.LabelMapStore;
-import org.relabel4j.store.LabelMapStoreWriter;
 import org.relabel4j.torch.Torch;
 
 /**
@@ -74,27 +69,8 @@ public class DenseLoaderBench {
     public void data() throws IOException {
         Torch.init();
         root = Files.createTempDirectory("denseloaderbench");
-        SplittableRandom rnd = new SplittableRandom(17);
-        Inputs.writeJpegFolder(root.resolve("train"), batches * batch, 400, 300, 8, rnd);
-        Path maps = root.resolve("maps.rlm");
+        Path maps = Inputs.writeTrainSet(root, batches * batch, 17);
         ds = Datasets.open("imagefolder:" + root.resolve("train"));
-        MapFormat f = new MapFormat(1000, 5, 15, 15, DType.FLOAT16, DType.UINT16);
-        try (LabelMapStoreWriter w = LabelMapStoreWriter.create(maps, f, Map.of())) {
-            for (int i = 0; i < ds.size(); ++i) {
-                float[] scores = new float[5 * 225];
-                int[] ids = new int[5 * 225];
-                for (int cell = 0; cell < 225; ++cell) {
-                    float v = 8;
-                    for (int k = 0; k < 5; ++k) {
-                        v -= (float) rnd.nextDouble();
-                        scores[k * 225 + cell] = v;
-                        ids[k * 225 + cell] = (ds.sample(i).label() * 97 + k * 13 + cell % 7) % 1000;
-                    }
-                }
-                w.append(ds.sample(i).key(), scores, ids);
-            }
-            w.finish();
-        }
         store = LabelMapStore.open(maps);
     }
 

@@ -5,11 +5,16 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Map;
 import java.util.SplittableRandom;
 import javax.imageio.ImageIO;
+import org.relabel4j.data.Dataset;
+import org.relabel4j.data.Datasets;
 import org.relabel4j.nd.DType;
 import org.relabel4j.nd.Half;
 import org.relabel4j.nd.NdArray;
+import org.relabel4j.ops.MapFormat;
+import org.relabel4j.store.LabelMapStoreWriter;
 
 /**
  * Benchmark inputs, generated like {@code shared/anchors/official_labelpool.py} (and native/bench/relabel_bench.cpp)
@@ -27,6 +32,37 @@ public final class Inputs {
     public static final long SEED_MAPS = 1, SEED_STORE = 2, SEED_RECORD_INDICES = 3, SEED_DENSE = 4, SEED_BOXES = 5;
 
     private Inputs() {}
+
+    /**
+     * A training set under {@code root} as the training benchmarks use it: {@code n} JPEGs of 400 x 300 in
+     * {@code root/train} ({@link #writeJpegFolder}) and their label maps in {@code root/maps.rlm} (C=1000, k=5,
+     * 15x15, fp16: per cell descending scores from 8, ids derived from the image's label), all drawn from one
+     * generator seeded with {@code seed}. Returns the store's path.
+     */
+    public static Path writeTrainSet(Path root, int n, long seed) throws IOException {
+        SplittableRandom rnd = new SplittableRandom(seed);
+        writeJpegFolder(root.resolve("train"), n, 400, 300, 8, rnd);
+        Path maps = root.resolve("maps.rlm");
+        Dataset ds = Datasets.open("imagefolder:" + root.resolve("train"));
+        MapFormat f = new MapFormat(1000, 5, 15, 15, DType.FLOAT16, DType.UINT16);
+        try (LabelMapStoreWriter w = LabelMapStoreWriter.create(maps, f, Map.of())) {
+            for (int i = 0; i < ds.size(); ++i) {
+                float[] scores = new float[5 * 225];
+                int[] ids = new int[5 * 225];
+                for (int cell = 0; cell < 225; ++cell) {
+                    float v = 8;
+                    for (int k = 0; k < 5; ++k) {
+                        v -= (float) rnd.nextDouble();
+                        scores[k * 225 + cell] = v;
+                        ids[k * 225 + cell] = (ds.sample(i).label() * 97 + k * 13 + cell % 7) % 1000;
+                    }
+                }
+                w.append(ds.sample(i).key(), scores, ids);
+            }
+            w.finish();
+        }
+        return maps;
+    }
 
     /**
      * {@code n} JPEG images of {@code width x height} as an ImageFolder of 10 classes under {@code dir}

@@ -10,8 +10,6 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
-import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -27,11 +25,6 @@ import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
-import org.relabel4j.data.Dataset;
-import org.relabel4j.data.Datasets;
-import org.relabel4j.nd.DType;
-import org.relabel4j.ops.MapFormat;
-import org.relabel4j.store.LabelMapStoreWriter;
 import org.relabel4j.torch.Torch;
 import org.relabel4j.train.TrainConfig;
 import org.relabel4j.train.Trainer;
@@ -91,27 +84,7 @@ public class TrainBench {
     public void data() throws IOException {
         Torch.init();
         root = Files.createTempDirectory("trainbench");
-        SplittableRandom rnd = new SplittableRandom(17);
-        Inputs.writeJpegFolder(root.resolve("train"), steps * batch, 400, 300, 8, rnd);
-        store = root.resolve("maps.rlm");
-        Dataset ds = Datasets.open("imagefolder:" + root.resolve("train"));
-        MapFormat f = new MapFormat(1000, 5, 15, 15, DType.FLOAT16, DType.UINT16);
-        try (LabelMapStoreWriter w = LabelMapStoreWriter.create(store, f, Map.of())) {
-            for (int i = 0; i < ds.size(); ++i) {
-                float[] scores = new float[5 * 225];
-                int[] ids = new int[5 * 225];
-                for (int cell = 0; cell < 225; ++cell) {
-                    float s = 8;
-                    for (int k = 0; k < 5; ++k) {
-                        s -= (float) rnd.nextDouble();
-                        scores[k * 225 + cell] = s;
-                        ids[k * 225 + cell] = (ds.sample(i).label() * 97 + k * 13 + cell % 7) % 1000;
-                    }
-                }
-                w.append(ds.sample(i).key(), scores, ids);
-            }
-            w.finish();
-        }
+        store = Inputs.writeTrainSet(root, steps * batch, 17);
     }
 
     @Setup(Level.Invocation)
