@@ -136,7 +136,7 @@ class BufferNDManager extends BaseNDManager {
 
         @Override
         public void intern(NDArray replaced) {
-            throw new UnsupportedOperationException();
+            throw new UnsupportedOperationException("interning is not part of the buffer contract under test");
         }
 
         @Override
