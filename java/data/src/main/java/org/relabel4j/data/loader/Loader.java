@@ -297,7 +297,7 @@ public final class Loader implements AutoCloseable {
         long[] labels = new long[to - from], records = new long[to - from];
         List<String> keys = new ArrayList<>(to - from);
         int n = 0, skippedHere = 0;
-        if (recordOf != null && pooling != null && store.residency() != LabelMapStore.Residency.RAM) {
+        if (recordOf != null && pooling != null) {  // (a no-op for a store held in RAM)
             long[] ahead = new long[to - from];  // their pages load while the images decode
             for (int k = from; k < to; ++k) ahead[k - from] = recordOf[order[k]];
             store.prefetch(ahead);
@@ -320,15 +320,7 @@ public final class Loader implements AutoCloseable {
                 log.accept("skipped unreadable image " + sample.origin() + ": " + e.getMessage());
                 continue;
             }
-            if (asFloats != null) {
-                asFloats.put(n * plane, pixel, 0, plane);
-            } else {
-                int base = n * plane;
-                for (int i = 0; i < plane; ++i) {
-                    float v = pixel[i] * 255f + 0.5f;
-                    asBytes.put(base + i, (byte) (v <= 0 ? 0 : v >= 255 ? 255 : (int) v));
-                }
-            }
+            putPixels(pixel, n * plane, asFloats, asBytes);
             CropBox c = a.crop();
             System.arraycopy(c.normalized(), 0, boxes, 4 * n, 4);
             flips[n] = a.flipped();
@@ -356,18 +348,38 @@ public final class Loader implements AutoCloseable {
                             full.denseTargets().view(n));
             } catch (IllegalArgumentException e) {  // the native check of a record's class ids: name the store
                 recycle(full);
-                java.util.regex.Matcher m = java.util.regex.Pattern.compile("of map (\\d+) ").matcher(e.getMessage());
-                int i = m.find() ? Integer.parseInt(m.group(1)) : -1;
-                for (int j = 0; j < n; ++j) if (recordArray.getLong(j) < 0) i = -1;  // then map i is not sample i
-                throw new IllegalArgumentException(store.path() + ": " + e.getMessage() + (i >= 0 && i < keys.size()
-                        ? " (map " + i + ": key '" + keys.get(i) + "', record " + recordArray.getLong(i) + ")" : "")
-                        + "; `relabel inspect --verify` checks every record", e);
+                throw badRecord(e, recordArray, keys);
             }
         }
         long t3 = System.nanoTime();
         labelNanos.addAndGet(t3 - t2);
         return new Batch(epoch, b, keys, images, boxArray, flipArray, labelArray, recordArray, targets, denseTargets,
                 skippedHere, t1 - t0, t3 - t2, ignored -> recycle(full));
+    }
+
+    /** One transformed image ({@code pixel}, CHW float in [0, 1] or normalized) into the batch at {@code offset}. */
+    private static void putPixels(float[] pixel, int offset, FloatBuffer asFloats, java.nio.ByteBuffer asBytes) {
+        if (asFloats != null) {
+            asFloats.put(offset, pixel, 0, pixel.length);
+            return;
+        }
+        for (int i = 0; i < pixel.length; ++i) {
+            float v = pixel[i] * 255f + 0.5f;
+            asBytes.put(offset + i, (byte) (v <= 0 ? 0 : v >= 255 ? 255 : (int) v));
+        }
+    }
+
+    /**
+     * The native op's complaint about a record's class ids, naming the store and, where the op's map index is the
+     * batch's sample index (every sample has a record), the sample's key and record.
+     */
+    private IllegalArgumentException badRecord(IllegalArgumentException e, NdArray recordArray, List<String> keys) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("of map (\\d+) ").matcher(e.getMessage());
+        int i = m.find() ? Integer.parseInt(m.group(1)) : -1;
+        for (int j = 0; j < keys.size(); ++j) if (recordArray.getLong(j) < 0) i = -1;  // then map i is not sample i
+        return new IllegalArgumentException(store.path() + ": " + e.getMessage() + (i >= 0 && i < keys.size()
+                ? " (map " + i + ": key '" + keys.get(i) + "', record " + recordArray.getLong(i) + ")" : "")
+                + "; `relabel inspect --verify` checks every record", e);
     }
 
     /** The native buffers of one batch, recycled when the consumer closes the batch. */
