@@ -85,13 +85,10 @@ void install() {
 
 // Claims a free slot for this thread; nullptr when all are taken (the caller then runs unguarded).
 Slot *claim() {
+  // A slot is free while its owner is 0 (release() clears the guard before the owner): claim it by the owner.
   for (auto &s : slots) {
-    Guard *none = nullptr;
-    // A slot is free when its guard is null and nobody is between claiming and arming it: claim via `owner` = 0.
-    pthread_t zero{};
-    pthread_t cur = s.owner.load(std::memory_order_acquire);
-    if (!pthread_equal(cur, zero) || s.guard.load(std::memory_order_acquire) != none) continue;
-    if (s.owner.compare_exchange_strong(cur, pthread_self(), std::memory_order_acq_rel)) return &s;
+    pthread_t free_owner{};
+    if (s.owner.compare_exchange_strong(free_owner, pthread_self(), std::memory_order_acq_rel)) return &s;
   }
   return nullptr;
 }
