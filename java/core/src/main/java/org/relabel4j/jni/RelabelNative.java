@@ -181,6 +181,9 @@ public final class RelabelNative {
 
     public static native int relabel_file_advise(Pointer base, long offset, long length, int advice);
 
+    public static native int relabel_file_advise_ranges(Pointer base, @Cast("const int64_t*") LongPointer offsets,
+            long count, long length, int advice);
+
     public static native int relabel_file_lock(String path, int mode, int create, IntPointer fd);
 
     public static native int relabel_file_close(int fd);
