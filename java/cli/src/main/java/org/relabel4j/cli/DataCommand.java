@@ -195,12 +195,18 @@ final class DataCommand implements Runnable {
         @Option(names = "--size", defaultValue = "224", description = "crop size (default: ${DEFAULT-VALUE})")
         int size;
 
+        @Option(names = "--residency", paramLabel = "HOW", defaultValue = "auto", description = "how the loader holds "
+                + "the store, as data.relabel.residency in training: auto, mapped, mapped-readahead or ram "
+                + "(default: ${DEFAULT-VALUE})")
+        String residency;
+
         @Override
         public Integer call() throws Exception {
             if (epochs < 1) throw new IllegalArgumentException("--epochs must be >= 1, got " + epochs);
+            LabelMapStore.Residency how = LabelMapStore.Residency.parse(residency);
             FileArgs.of().inSpec("--data", data).in("--labelmaps", labelmaps).check();
             Dataset ds = Datasets.open(data);
-            LabelMapStore store = labelmaps == null ? null : LabelMapStore.open(labelmaps);
+            LabelMapStore store = labelmaps == null ? null : LabelMapStore.open(labelmaps, how);
             try {
                 Loader.Builder b = Loader.builder(ds, TrainTransform.imagenet(size)).batchSize(batch).workers(workers)
                         .seed(0).log(m -> spec.commandLine().getErr().println("warning: " + m));
@@ -220,10 +226,11 @@ final class DataCommand implements Runnable {
                             "{\"bench\": \"loader\", \"data\": \"%s\", \"samples\": %d, \"workers\": %d, \"batch\": %d, "
                                     + "\"size\": %d, \"epochs\": %d, \"images\": %d, \"seconds\": %.3f, \"images_per_s\": %.1f, "
                                     + "\"images_per_s_per_worker\": %.1f, \"decode_transform_s\": %.3f, \"labelmaps_s\": %.4f, "
-                                    + "\"labelmaps_share\": %.5f}%n",
+                                    + "\"labelmaps_share\": %.5f, \"residency\": \"%s\"}%n",
                             data.replace("\\", "/"), ds.size(), workers, batch, size, epochs, images, seconds,
                             images / seconds, images / seconds / workers, decode, label,
-                            decode + label == 0 ? 0 : label / (decode + label));
+                            decode + label == 0 ? 0 : label / (decode + label), store == null ? "none"
+                                    : store.residency().name().toLowerCase(Locale.ROOT).replace('_', '-'));
                 }
                 return 0;
             } finally {

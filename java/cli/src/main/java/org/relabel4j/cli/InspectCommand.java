@@ -41,8 +41,9 @@ final class InspectCommand implements Callable<Integer> {
     boolean json;
 
     @Option(names = "--residency", paramLabel = "HOW", defaultValue = "mapped", description = "how to hold the records: "
-            + "mapped (madvise RANDOM, the default), mapped-readahead, or ram (a copy in anonymous memory, huge pages "
-            + "where the kernel allows); the line `access:` says what is in effect")
+            + "mapped (madvise RANDOM, the default), mapped-readahead, ram (a copy in anonymous memory, huge pages "
+            + "where the kernel allows), or auto (ram when the records take <= 1/8 of the available memory, else "
+            + "mapped); the line `access:` says what is in effect")
     String residency;
 
     @Override

@@ -90,4 +90,26 @@ class DataCliTest {
         assertEquals(RelabelCli.EXIT_BAD_INPUT, missing.code());
         assertTrue(missing.err().contains("nope"), missing.err());
     }
+
+    @Test
+    void benchHoldsTheStoreAsTrainingWould() throws IOException {
+        Path maps = store("apple/img0", "apple/img1", "apple/img2", "banana/img0", "banana/img1", "banana/img2");
+        String[] base = {"data", "bench", "--data", root.toString(), "--labelmaps", maps.toString(), "--epochs", "1",
+                "--batch", "3", "--size", "32"};
+        Run auto = relabel(base);  // default auto: a 6-record store fits 1/8 of any machine's available memory
+        assertEquals(0, auto.code(), auto.out() + auto.err());
+        assertTrue(auto.out().contains("\"residency\": \"ram\"") && auto.out().contains("\"images\": 6"), auto.out());
+        Run mapped = relabel(concat(base, "--residency", "mapped"));
+        assertEquals(0, mapped.code(), mapped.out() + mapped.err());
+        assertTrue(mapped.out().contains("\"residency\": \"mapped\""), mapped.out());
+        Run bad = relabel(concat(base, "--residency", "disk"));
+        assertEquals(RelabelCli.EXIT_BAD_INPUT, bad.code(), bad.out() + bad.err());
+        assertTrue(bad.err().contains("store residency 'disk': expected mapped, mapped-readahead, ram or auto"), bad.err());
+    }
+
+    private static String[] concat(String[] a, String... b) {
+        String[] r = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, r, a.length, b.length);
+        return r;
+    }
 }

@@ -181,7 +181,7 @@ class StoreCliTest {
         assertTrue(ram.out().contains("verify:    OK, 3 records"), ram.out());
         Run badResidency = relabel("inspect", out.toString(), "--residency", "disk");
         assertEquals(RelabelCli.EXIT_BAD_INPUT, badResidency.code());
-        assertTrue(badResidency.err().contains("store residency 'disk': expected mapped, mapped-readahead or ram"),
+        assertTrue(badResidency.err().contains("store residency 'disk': expected mapped, mapped-readahead, ram or auto"),
                 badResidency.err());
         assertTrue(text.out().contains("  ( 0, 0):"), text.out());
         Run json = relabel("inspect", out.toString(), "--json", "--key", KEYS[0]);

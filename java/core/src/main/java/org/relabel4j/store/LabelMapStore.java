@@ -77,17 +77,32 @@ public final class LabelMapStore implements Closeable {
          * allows (more TLB reach, no page faults on the file); costs the records' size in RAM and the time to read
          * them once.
          */
-        RAM;
+        RAM,
+        /**
+         * Chosen at open: {@link #RAM} when the records take at most 1/8 of the memory available then
+         * ({@code MemAvailable} of /proc/meminfo: room for eight loader processes per node, each with its copy, and
+         * the page cache), else {@link #MAPPED} (also when the available memory is unknown or the copy cannot be
+         * allocated). {@link #residency()} returns the one chosen and {@link #residencyDescription()} says why. The
+         * training default ({@code data.relabel.residency: auto}): random gathers from a mapped file cost page
+         * faults and page walks that anonymous memory does not (bench/RESULTS.md, "Label-map stores at scale").
+         */
+        AUTO;
 
-        /** Parses "mapped", "mapped-readahead" or "ram" (case-insensitive); an IllegalArgumentException names them. */
+        /** Parses "mapped", "mapped-readahead", "ram" or "auto" (case-insensitive); an IllegalArgumentException names them. */
         public static Residency parse(String s) {
             return switch (s.strip().toLowerCase(java.util.Locale.ROOT).replace('_', '-')) {
                 case "mapped" -> MAPPED;
                 case "mapped-readahead" -> MAPPED_READAHEAD;
                 case "ram" -> RAM;
+                case "auto" -> AUTO;
                 default -> throw new IllegalArgumentException("store residency '" + s + "': expected mapped, "
-                        + "mapped-readahead or ram");
+                        + "mapped-readahead, ram or auto");
             };
+        }
+
+        /** The residency {@link #AUTO} picks for {@code recordBytes} of records with {@code available} bytes free (< 0: unknown). */
+        public static Residency auto(long recordBytes, long available) {
+            return available >= 0 && recordBytes <= available / 8 ? RAM : MAPPED;
         }
     }
 
@@ -159,7 +174,6 @@ public final class LabelMapStore implements Closeable {
             LabelMapStore store = new LabelMapStore(path, lock, modified, base, size, h, crcs, index,
                     new String(json, StandardCharsets.UTF_8));
             store.recordsAt = h.recordsOffset();
-            store.residency = residency;
             store.hold(residency);
             return store;
         } catch (IOException | RuntimeException e) {
@@ -454,65 +468,111 @@ public final class LabelMapStore implements Closeable {
     }
 
     /**
-     * Asks the kernel to read the pages of {@code records} (entries below 0 are skipped) in the background
-     * ({@code madvise(WILLNEED)} per record): the loader calls it when it starts a batch, so the records' pages load
-     * while the images decode. No-op for a store held in RAM.
+     * Asks the kernel to read the pages of {@code records} (entries outside {@code [0, size())} are skipped) in the
+     * background ({@code madvise(WILLNEED)}; one {@code process_madvise} system call per 1,024 records where the kernel
+     * allows it, else one {@code madvise} per record): the loader calls it when it starts a batch, so the records'
+     * pages load while the images decode. No-op for a store held in RAM.
      */
     public void prefetch(long[] records) {
         Pointer b = live();
         if (ram != null) return;
         long rs = header.recordSize();
-        for (long r : records) {
-            if (r < 0 || r >= header.count()) continue;
-            RelabelNative.relabel_file_advise(b, header.recordsOffset() + r * rs, rs, ADVICE_WILLNEED);
+        long[] offsets = new long[records.length];
+        int n = 0;
+        for (long r : records)
+            if (r >= 0 && r < header.count()) offsets[n++] = header.recordsOffset() + r * rs;
+        if (n == 0) return;
+        try (LongPointer p = new LongPointer(n)) {
+            p.put(offsets, 0, n);
+            RelabelNative.relabel_file_advise_ranges(b, p, n, rs, ADVICE_WILLNEED);
         }
+    }
+
+    /** {@link Residency#AUTO}: RAM when the records fit 1/8 of the available memory, else mapped; the note says why. */
+    private void holdAuto() throws StoreException {
+        long bytes = header.count() * header.recordSize(), available = memoryAvailable();
+        Residency pick = Residency.auto(bytes, available);
+        String why = available < 0 ? "auto: the available memory is unknown (no MemAvailable in /proc/meminfo)"
+                : String.format("auto: records %.2f GB %s 1/8 of the %.2f GB available", bytes / 1e9,
+                        pick == Residency.RAM ? "<=" : ">", available / 1e9);
+        if (pick == Residency.RAM) {
+            if (holdInRam()) {
+                residency = Residency.RAM;
+                residencyNote = why + "; " + residencyNote;
+                return;
+            }
+            why += "; allocating the copy failed";
+        }
+        hold(Residency.MAPPED);
+        residencyNote = why + "; " + residencyNote;
+    }
+
+    /** MemAvailable of /proc/meminfo in bytes; -1 where there is none. */
+    static long memoryAvailable() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/meminfo")))
+                if (line.startsWith("MemAvailable:")) return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
+        } catch (IOException | RuntimeException e) {
+            return -1;
+        }
+        return -1;
     }
 
     /** Applies the residency after opening: the access hint, or the copy into anonymous memory. */
     private void hold(Residency how) throws StoreException {
         long bytes = header.count() * header.recordSize();
         String size = String.format("%.2f GB", bytes / 1e9);
+        if (how != Residency.AUTO) residency = how;
         switch (how) {
+            case AUTO -> holdAuto();
             case MAPPED -> {
                 RelabelNative.relabel_file_advise(base, header.recordsOffset(), bytes, ADVICE_RANDOM);
                 residencyNote = "mapped, madvise(RANDOM) on the records (" + size + "): no readahead from disk";
             }
             case MAPPED_READAHEAD -> residencyNote = "mapped, kernel readahead on the records (" + size + ")";
             case RAM -> {
-                if (bytes == 0) {
-                    residencyNote = "in RAM: no records";
-                    return;
-                }
-                Pointer raw = Pointer.malloc(bytes + HUGE_PAGE);
-                if (raw == null || raw.isNull())
+                if (!holdInRam())
                     throw new StoreException(path, "cannot hold the records in RAM: allocating " + size + " failed; open "
                             + "it mapped instead");
-                long pad = (HUGE_PAGE - raw.address() % HUGE_PAGE) % HUGE_PAGE;
-                String thp = transparentHugePages();
-                RelabelNative.relabel_file_advise(raw, pad, bytes, ADVICE_HUGEPAGE);  // before the first touch
-                RelabelNative.relabel_file_advise(base, header.recordsOffset(), bytes, ADVICE_SEQUENTIAL);
-                try {
-                    checkUnchanged();
-                    for (long at = 0; at < bytes; at += COPY_CHUNK) {
-                        long n = Math.min(COPY_CHUNK, bytes - at);
-                        Pointer.memcpy(new Pointer(raw).position(pad + at),
-                                new Pointer(base).position(header.recordsOffset() + at), n);
-                    }
-                    checkUnchanged();
-                } catch (StoreException | RuntimeException e) {
-                    Pointer.free(raw);
-                    throw e;
-                }
-                // our mapped pages of the records are not needed any more (the page cache keeps them for others)
-                RelabelNative.relabel_file_advise(base, header.recordsOffset(), bytes, ADVICE_DONTNEED);
-                ramAllocation = raw;
-                ram = raw;
-                recordsAt = pad;
-                residencyNote = "in RAM: " + size + " of anonymous memory, " + (thp.equals("never")
-                        ? "4 KiB pages (transparent huge pages off: kernel policy never)"
-                        : "transparent huge pages advised (kernel policy " + thp + ")");
             }
         }
+    }
+
+    /** Copies the records into anonymous memory (2 MiB aligned, huge pages advised); false when allocating fails. */
+    private boolean holdInRam() throws StoreException {
+        long bytes = header.count() * header.recordSize();
+        String size = String.format("%.2f GB", bytes / 1e9);
+        if (bytes == 0) {
+            residencyNote = "in RAM: no records";
+            return true;
+        }
+        Pointer raw = Pointer.malloc(bytes + HUGE_PAGE);
+        if (raw == null || raw.isNull()) return false;
+        long pad = (HUGE_PAGE - raw.address() % HUGE_PAGE) % HUGE_PAGE;
+        String thp = transparentHugePages();
+        RelabelNative.relabel_file_advise(raw, pad, bytes, ADVICE_HUGEPAGE);  // before the first touch
+        RelabelNative.relabel_file_advise(base, header.recordsOffset(), bytes, ADVICE_SEQUENTIAL);
+        try {
+            checkUnchanged();
+            for (long at = 0; at < bytes; at += COPY_CHUNK) {
+                long n = Math.min(COPY_CHUNK, bytes - at);
+                Pointer.memcpy(new Pointer(raw).position(pad + at), new Pointer(base).position(header.recordsOffset() + at),
+                        n);
+            }
+            checkUnchanged();
+        } catch (StoreException | RuntimeException e) {
+            Pointer.free(raw);
+            throw e;
+        }
+        // our mapped pages of the records are not needed any more (the page cache keeps them for others)
+        RelabelNative.relabel_file_advise(base, header.recordsOffset(), bytes, ADVICE_DONTNEED);
+        ramAllocation = raw;
+        ram = raw;
+        recordsAt = pad;
+        residencyNote = "in RAM: " + size + " of anonymous memory, " + (thp.equals("never")
+                ? "4 KiB pages (transparent huge pages off: kernel policy never)"
+                : "transparent huge pages advised (kernel policy " + thp + ")");
+        return true;
     }
 
     /** The kernel's transparent huge page policy (always, madvise, never), or "unknown". */

@@ -262,9 +262,11 @@ class StoreScaleTest {
         byte[] referenceRaw = null;
         for (LabelMapStore.Residency how : LabelMapStore.Residency.values()) {
             try (LabelMapStore s = LabelMapStore.open(out, how)) {
-                assertEquals(how, s.residency());
+                // auto: a 64-record store is far below 1/8 of any machine's available memory
+                assertEquals(how == LabelMapStore.Residency.AUTO ? LabelMapStore.Residency.RAM : how, s.residency());
                 String d = s.residencyDescription();
                 switch (how) {
+                    case AUTO -> assertTrue(d.matches("auto: records 0\\.00 GB <= 1/8 of the [0-9.]+ GB available; in RAM: .*"), d);
                     case MAPPED -> assertTrue(d.startsWith("mapped, madvise(RANDOM) on the records"), d);
                     case MAPPED_READAHEAD -> assertTrue(d.startsWith("mapped, kernel readahead"), d);
                     case RAM -> assertTrue(d.startsWith("in RAM: 0.00 GB of anonymous memory, ")
@@ -292,6 +294,17 @@ class StoreScaleTest {
         assertEquals(LabelMapStore.Residency.MAPPED_READAHEAD, LabelMapStore.Residency.parse(" Mapped_Readahead "));
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> LabelMapStore.Residency.parse("disk"));
-        assertTrue(e.getMessage().contains("expected mapped, mapped-readahead or ram"), e.getMessage());
+        assertTrue(e.getMessage().contains("expected mapped, mapped-readahead, ram or auto"), e.getMessage());
+    }
+
+    @Test
+    void autoResidencyHoldsInRamWhatFitsAnEighthOfTheAvailableMemory() {
+        long imagenet = 1_281_167L * 4544;  // 5.82 GB of records
+        assertEquals(LabelMapStore.Residency.RAM, LabelMapStore.Residency.auto(imagenet, 8 * imagenet));
+        assertEquals(LabelMapStore.Residency.MAPPED, LabelMapStore.Residency.auto(imagenet, 8 * imagenet - 8));
+        assertEquals(LabelMapStore.Residency.MAPPED, LabelMapStore.Residency.auto(imagenet, -1), "unknown: mapped");
+        assertEquals(LabelMapStore.Residency.RAM, LabelMapStore.Residency.auto(0, 0));
+        assertEquals(LabelMapStore.Residency.AUTO, LabelMapStore.Residency.parse("Auto"));
+        assertTrue(LabelMapStore.memoryAvailable() > 0, "this test runs on Linux: /proc/meminfo has MemAvailable");
     }
 }

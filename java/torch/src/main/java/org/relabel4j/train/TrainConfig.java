@@ -241,8 +241,8 @@ public final class TrainConfig {
                 "data.relabel.mode must be logits or probs");
         check(errors, List.of("correct", "official").contains(string("data.relabel.box_order")),
                 "data.relabel.box_order must be correct or official");
-        check(errors, List.of("mapped", "mapped-readahead", "ram").contains(string("data.relabel.residency")),
-                "data.relabel.residency must be mapped, mapped-readahead or ram");
+        check(errors, List.of("mapped", "mapped-readahead", "ram", "auto").contains(string("data.relabel.residency")),
+                "data.relabel.residency must be mapped, mapped-readahead, ram or auto");
         check(errors, List.of("off", "bf16", "fp16").contains(string("compute.amp")), "compute.amp must be off, bf16 or fp16");
         check(errors, !(bool("data.relabel.use") && string("data.relabel.path") == null),
                 "data.relabel.use needs data.relabel.path (a label-map store)");

@@ -60,7 +60,7 @@ public record TrainPlan(Data data, Model model, Targets targets, Optim optim, Lr
      * LabelPooling of the store's maps ({@code data.relabel.*}).
      *
      * @param residency how the CPU loader holds the store's records ({@code data.relabel.residency}: mapped,
-     *     mapped-readahead or ram; see {@code LabelMapStore.Residency})
+     *     mapped-readahead, ram or auto; see {@code LabelMapStore.Residency})
      * @param dense dense S x S supervision of the pre-pool logits (null: the global target only)
      */
     public record Relabel(String mode, double temperature, String boxOrder, double gtMix, boolean allowMissing,

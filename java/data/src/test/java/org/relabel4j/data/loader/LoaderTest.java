@@ -229,7 +229,7 @@ class LoaderTest {
                     assertEquals(1, info.size(), info.toString());
                     assertTrue(info.get(0).startsWith("label maps " + maps.getFileName() + ": " + store.residencyDescription()),
                             info.get(0));
-                    assertEquals(how != LabelMapStore.Residency.RAM, info.get(0).contains("prefetched (madvise WILLNEED)"),
+                    assertEquals(store.residency() != LabelMapStore.Residency.RAM, info.get(0).contains("prefetched (madvise WILLNEED)"),
                             info.get(0));
                     for (Batch b : epoch(l, 0)) {
                         for (int i = 0; i < b.size(); ++i) {
