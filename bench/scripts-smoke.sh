@@ -69,7 +69,7 @@ expect() {
     quick) echo '^\| label_pool \|' ;;
     loader) echo '^\| relabel4j Loader \|' ;;
     dist) echo '^\| small-cnn' ;;
-    scale) echo '^\| imagenet\.rlm \| mapped \|' ;;
+    scale) echo '^ratio imagenet\.rlm / mid\.rlm \(first touch, hot\): mapped [0-9.]+x' ;;
     demo) echo 'report' ;;
     dense-scenes) echo 'test multi-label' ;;
     gpu-check) echo '^check.sh --self-test: 0 failure' ;;

@@ -3,6 +3,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -22,11 +23,12 @@ import org.relabel4j.store.LabelMapStoreWriter;
  *   write OUT N imagenet|tiny     writes N synthetic records (keys n%08d/n%08d_%d, 1000 folders) with
  *                                 LabelMapStoreWriter.append; prints the rate and the JVM's peak heap and VmHWM
  *   stats STORE                   open, find (random keys and every key in record order), verify of STORE
- *   read BIG SMALL BATCHES [gather-only]
+ *   read BATCHES [gather-only] BIG ANCHOR...
  *                                 random 1024-record gather + LabelPooling (S=1, softmax, one output per row)
- *                                 from BIG and SMALL, per residency: the first BATCHES batches after opening (first
- *                                 touch of the mapping) and the same batches again (hot); one table row per
- *                                 measurement (gather-only: the mapped kinds, for reads after dropping the page cache)
+ *                                 from each ANCHOR and BIG, per residency: the first BATCHES batches after opening
+ *                                 (first touch of the mapping) and the same batches again (hot); one table row per
+ *                                 measurement, then BIG's ratios to each anchor (gather-only: the mapped kinds, for
+ *                                 reads after dropping the page cache)
  * </pre>
  */
 public class ScaleBench {
@@ -45,8 +47,11 @@ public class ScaleBench {
         switch (args[0]) {
             case "write" -> write(Path.of(args[1]), Long.parseLong(args[2]), args[3].equals("tiny") ? TINY : IMAGENET);
             case "stats" -> stats(Path.of(args[1]));
-            case "read" -> read(Path.of(args[1]), Path.of(args[2]), Integer.parseInt(args[3]),
-                    args.length > 4 && args[4].equals("gather-only"));
+            case "read" -> {
+                boolean gatherOnly = args[2].equals("gather-only");
+                List<Path> stores = Arrays.stream(args, gatherOnly ? 3 : 2, args.length).map(Path::of).toList();
+                read(stores.get(0), stores.subList(1, stores.size()), Integer.parseInt(args[1]), gatherOnly);
+            }
             default -> throw new IllegalArgumentException("write, stats or read, got " + args[0]);
         }
     }
@@ -90,22 +95,44 @@ public class ScaleBench {
         }
     }
 
-    static void read(Path big, Path small, int batches, boolean gatherOnly) throws IOException {
-        // JIT warm-up on the small store (its own mapping, not measured), so that the first row is not the compiler's
-        for (int i = 0; i < 3; ++i) gatherPool(small, LabelMapStore.Residency.MAPPED, batches, false);
+    static void read(Path big, List<Path> anchors, int batches, boolean gatherOnly) throws IOException {
+        // JIT warm-up on the first anchor (its own mapping, not measured), so that the first row is not the compiler's
+        for (int i = 0; i < 3; ++i) gatherPool(anchors.get(0), LabelMapStore.Residency.MAPPED, batches, false, false);
         System.out.println("| store | residency | records | first touch: median ms/batch (min..max) | RSS growth per batch "
                 + "| hot: median ms/batch | access |");
         System.out.println("|---|---|---|---|---|---|---|");
+        Map<String, double[]> medians = new LinkedHashMap<>();  // "store|residency" -> {first touch, hot}
+        List<Path> stores = new ArrayList<>(anchors);
+        stores.add(big);
         for (LabelMapStore.Residency how : LabelMapStore.Residency.values()) {
-            for (Path p : List.of(small, big)) {
+            if (how == LabelMapStore.Residency.AUTO) continue;  // one of the others, chosen by the memory available
+            for (Path p : stores) {
                 // gather-only (after dropping the page cache): the mapped kinds; ram would read the whole file first
                 if (how == LabelMapStore.Residency.RAM && (gatherOnly || Files.size(p) > ramBudget())) continue;
-                gatherPool(p, how, batches, true);
+                medians.put(p.getFileName() + "|" + name(how, false), gatherPool(p, how, batches, true, false));
                 // as the loader does: madvise(WILLNEED) of the batch's records first (timed with the gather here;
                 // the loader issues it before decoding the batch's images)
-                if (how == LabelMapStore.Residency.MAPPED) gatherPool(p, how, batches, true, true);
+                if (how == LabelMapStore.Residency.MAPPED)
+                    medians.put(p.getFileName() + "|" + name(how, true), gatherPool(p, how, batches, true, true));
             }
         }
+        System.out.println();
+        for (Path anchor : anchors) {
+            StringBuilder line = new StringBuilder("ratio " + big.getFileName() + " / " + anchor.getFileName()
+                    + " (first touch, hot):");
+            for (Map.Entry<String, double[]> e : medians.entrySet()) {
+                String[] k = e.getKey().split("\\|");
+                double[] a = medians.get(anchor.getFileName() + "|" + k[1]);
+                if (!k[0].equals(big.getFileName().toString()) || a == null) continue;
+                line.append(String.format(Locale.ROOT, " %s %.2fx, %.2fx;", k[1], e.getValue()[0] / a[0],
+                        e.getValue()[1] / a[1]));
+            }
+            System.out.println(line);
+        }
+    }
+
+    static String name(LabelMapStore.Residency how, boolean prefetch) {
+        return how.name().toLowerCase(Locale.ROOT).replace('_', '-') + (prefetch ? " + prefetch" : "");
     }
 
     /** Open, find and verify of a store. */
@@ -188,11 +215,8 @@ public class ScaleBench {
         return 0;
     }
 
-    static void gatherPool(Path p, LabelMapStore.Residency how, int batches, boolean print) throws IOException {
-        gatherPool(p, how, batches, print, false);
-    }
-
-    static void gatherPool(Path p, LabelMapStore.Residency how, int batches, boolean print, boolean prefetch)
+    /** Prints a row when asked; returns the medians {first touch, hot} in ms per batch. */
+    static double[] gatherPool(Path p, LabelMapStore.Residency how, int batches, boolean print, boolean prefetch)
             throws IOException {
         LabelPooling pooling = LabelPooling.builder(1000).softmax(true).outputSize(1).build();
         try (LabelMapStore s = LabelMapStore.open(p, how)) {
@@ -223,9 +247,10 @@ public class ScaleBench {
             for (int b = 0; b < batches; ++b) hot[b] = once(pooling, s, idx.get(b), boxes, prefetch, out);
             Arrays.sort(cold);
             Arrays.sort(hot);
-            if (print) System.out.printf(Locale.ROOT, "| %s | %s | %d | %.2f (%.2f..%.2f) | %.1f MB | %.2f | %s |%n", p.getFileName(),
-                    how.name().toLowerCase(Locale.ROOT).replace('_', '-') + (prefetch ? " + prefetch" : ""), s.size(), cold[batches / 2], cold[0],
-                    cold[batches - 1], (rss1 - rss0) / 1e6 / batches, hot[batches / 2], s.residencyDescription());
+            if (print) System.out.printf(Locale.ROOT, "| %s | %s | %d | %.2f (%.2f..%.2f) | %.1f MB | %.2f | %s |%n",
+                    p.getFileName(), name(how, prefetch), s.size(), cold[batches / 2], cold[0], cold[batches - 1],
+                    (rss1 - rss0) / 1e6 / batches, hot[batches / 2], s.residencyDescription());
+            return new double[] {cold[batches / 2], hot[batches / 2]};
         }
     }
 
