@@ -185,7 +185,8 @@ RELABEL_API int32_t relabel_file_map_fd(int32_t fd, void **base, int64_t *size);
 RELABEL_API int32_t relabel_file_advise(void *base, int64_t offset, int64_t length, int32_t advice);
 /* The same hint for count ranges [offset[i], offset[i] + length) of one mapping (a batch's records): one
  * process_madvise(2) system call per 1024 ranges where the kernel allows it on the calling process (Linux >= 5.10),
- * else madvise(2) per range. Offsets must be >= 0; advisory otherwise. */
+ * else (or with the environment variable RELABEL_NO_PROCESS_MADVISE=1) madvise(2) per range. Offsets must be >= 0;
+ * advisory otherwise. */
 RELABEL_API int32_t relabel_file_advise_ranges(void *base, const int64_t *offsets, int64_t count, int64_t length,
                                               int32_t advice);
 
