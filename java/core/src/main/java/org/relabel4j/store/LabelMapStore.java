@@ -81,7 +81,8 @@ public final class LabelMapStore implements Closeable {
         /**
          * Chosen at open: {@link #RAM} when the records take at most 1/8 of the memory available then
          * ({@code MemAvailable} of /proc/meminfo: room for eight loader processes per node, each with its copy, and
-         * the page cache), else {@link #MAPPED} (also when the available memory is unknown or the copy cannot be
+         * the page cache; 1/n when the environment's {@code LOCAL_WORLD_SIZE}, torchrun's count of the node's
+         * processes, says n > 8), else {@link #MAPPED} (also when the available memory is unknown or the copy cannot be
          * allocated). {@link #residency()} returns the one chosen and {@link #residencyDescription()} says why. The
          * training default ({@code data.relabel.residency: auto}): random gathers from a mapped file cost page
          * faults and page walks that anonymous memory does not (bench/RESULTS.md, "Label-map stores at scale").
@@ -102,7 +103,12 @@ public final class LabelMapStore implements Closeable {
 
         /** The residency {@link #AUTO} picks for {@code recordBytes} of records with {@code available} bytes free (< 0: unknown). */
         public static Residency auto(long recordBytes, long available) {
-            return available >= 0 && recordBytes <= available / 8 ? RAM : MAPPED;
+            return auto(recordBytes, available, 8);
+        }
+
+        /** {@link #auto(long, long)} for a node where {@code copies} processes may each hold one (at least 8 assumed). */
+        public static Residency auto(long recordBytes, long available, int copies) {
+            return available >= 0 && recordBytes <= available / Math.max(8, copies) ? RAM : MAPPED;
         }
     }
 
@@ -491,10 +497,11 @@ public final class LabelMapStore implements Closeable {
     /** {@link Residency#AUTO}: RAM when the records fit 1/8 of the available memory, else mapped; the note says why. */
     private void holdAuto() throws StoreException {
         long bytes = header.count() * header.recordSize(), available = memoryAvailable();
-        Residency pick = Residency.auto(bytes, available);
+        int copies = Math.max(8, localProcesses());
+        Residency pick = Residency.auto(bytes, available, copies);
         String why = available < 0 ? "auto: the available memory is unknown (no MemAvailable in /proc/meminfo)"
-                : String.format("auto: records %.2f GB %s 1/8 of the %.2f GB available", bytes / 1e9,
-                        pick == Residency.RAM ? "<=" : ">", available / 1e9);
+                : String.format("auto: records %.2f GB %s 1/%d of the %.2f GB available", bytes / 1e9,
+                        pick == Residency.RAM ? "<=" : ">", copies, available / 1e9);
         if (pick == Residency.RAM) {
             if (holdInRam()) {
                 residency = Residency.RAM;
@@ -505,6 +512,16 @@ public final class LabelMapStore implements Closeable {
         }
         hold(Residency.MAPPED);
         residencyNote = why + "; " + residencyNote;
+    }
+
+    /** LOCAL_WORLD_SIZE of the environment (torchrun's processes on this node), or 1 when unset or not a count. */
+    static int localProcesses() {
+        try {
+            String v = System.getenv("LOCAL_WORLD_SIZE");
+            return v == null ? 1 : Math.max(1, Integer.parseInt(v.strip()));
+        } catch (NumberFormatException e) {
+            return 1;
+        }
     }
 
     /** MemAvailable of /proc/meminfo in bytes; -1 where there is none. */
