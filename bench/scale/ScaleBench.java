@@ -101,7 +101,7 @@ public class ScaleBench {
         System.out.println("| store | residency | records | first touch: median ms/batch (min..max) | RSS growth per batch "
                 + "| hot: median ms/batch | access |");
         System.out.println("|---|---|---|---|---|---|---|");
-        Map<String, double[]> medians = new LinkedHashMap<>();  // "store|residency" -> {first touch, hot}
+        Map<String, Map<Path, double[]>> medians = new LinkedHashMap<>();  // residency -> store -> {first touch, hot}
         List<Path> stores = new ArrayList<>(anchors);
         stores.add(big);
         for (LabelMapStore.Residency how : LabelMapStore.Residency.values()) {
@@ -109,30 +109,30 @@ public class ScaleBench {
             for (Path p : stores) {
                 // gather-only (after dropping the page cache): the mapped kinds; ram would read the whole file first
                 if (how == LabelMapStore.Residency.RAM && (gatherOnly || Files.size(p) > ramBudget())) continue;
-                medians.put(p.getFileName() + "|" + name(how, false), gatherPool(p, how, batches, true, false));
+                medians.computeIfAbsent(name(how, false), k -> new LinkedHashMap<>())
+                        .put(p, gatherPool(p, how, batches, true, false));
                 // as the loader does: madvise(WILLNEED) of the batch's records first (timed with the gather here;
                 // the loader issues it before decoding the batch's images)
                 if (how == LabelMapStore.Residency.MAPPED)
-                    medians.put(p.getFileName() + "|" + name(how, true), gatherPool(p, how, batches, true, true));
+                    medians.computeIfAbsent(name(how, true), k -> new LinkedHashMap<>())
+                            .put(p, gatherPool(p, how, batches, true, true));
             }
         }
         System.out.println();
         for (Path anchor : anchors) {
             StringBuilder line = new StringBuilder("ratio " + big.getFileName() + " / " + anchor.getFileName()
                     + " (first touch, hot):");
-            for (Map.Entry<String, double[]> e : medians.entrySet()) {
-                String[] k = e.getKey().split("\\|");
-                double[] a = medians.get(anchor.getFileName() + "|" + k[1]);
-                if (!k[0].equals(big.getFileName().toString()) || a == null) continue;
-                line.append(String.format(Locale.ROOT, " %s %.2fx, %.2fx;", k[1], e.getValue()[0] / a[0],
-                        e.getValue()[1] / a[1]));
-            }
+            medians.forEach((how, byStore) -> {
+                double[] b = byStore.get(big), a = byStore.get(anchor);
+                if (a != null && b != null)
+                    line.append(String.format(Locale.ROOT, " %s %.2fx, %.2fx;", how, b[0] / a[0], b[1] / a[1]));
+            });
             System.out.println(line);
         }
     }
 
     static String name(LabelMapStore.Residency how, boolean prefetch) {
-        return how.name().toLowerCase(Locale.ROOT).replace('_', '-') + (prefetch ? " + prefetch" : "");
+        return how.key() + (prefetch ? " + prefetch" : "");
     }
 
     /** Open, find and verify of a store. */

@@ -229,8 +229,7 @@ final class DataCommand implements Runnable {
                                     + "\"labelmaps_share\": %.5f, \"residency\": \"%s\"}%n",
                             data.replace("\\", "/"), ds.size(), workers, batch, size, epochs, images, seconds,
                             images / seconds, images / seconds / workers, decode, label,
-                            decode + label == 0 ? 0 : label / (decode + label), store == null ? "none"
-                                    : store.residency().name().toLowerCase(Locale.ROOT).replace('_', '-'));
+                            decode + label == 0 ? 0 : label / (decode + label), store == null ? "none" : store.residency().key());
                 }
                 return 0;
             } finally {

@@ -59,7 +59,7 @@ final class InspectCommand implements Callable<Integer> {
             r.put("records", s.size());
             r.put("record_bytes", s.recordSize());
             r.put("file_bytes", s.fileSize());
-            r.put("residency", s.residency().name().toLowerCase(Locale.ROOT).replace('_', '-'));
+            r.put("residency", s.residency().key());
             r.put("access", s.residencyDescription());
             ObjectNode fmt = r.putObject("format");
             fmt.put("classes", f.classes()).put("k", f.k()).put("height", f.height()).put("width", f.width())

@@ -101,12 +101,15 @@ public final class LabelMapStore implements Closeable {
             };
         }
 
-        /** The residency {@link #AUTO} picks for {@code recordBytes} of records with {@code available} bytes free (< 0: unknown). */
-        public static Residency auto(long recordBytes, long available) {
-            return auto(recordBytes, available, 8);
+        /** The name {@link #parse} reads: "mapped", "mapped-readahead", "ram" or "auto". */
+        public String key() {
+            return name().toLowerCase(java.util.Locale.ROOT).replace('_', '-');
         }
 
-        /** {@link #auto(long, long)} for a node where {@code copies} processes may each hold one (at least 8 assumed). */
+        /**
+         * The residency {@link #AUTO} picks for {@code recordBytes} of records with {@code available} bytes free (< 0:
+         * unknown) on a node where {@code copies} processes may each hold one (at least 8 assumed).
+         */
         public static Residency auto(long recordBytes, long available, int copies) {
             return available >= 0 && recordBytes <= available / Math.max(8, copies) ? RAM : MAPPED;
         }
@@ -494,7 +497,7 @@ public final class LabelMapStore implements Closeable {
         }
     }
 
-    /** {@link Residency#AUTO}: RAM when the records fit 1/8 of the available memory, else mapped; the note says why. */
+    /** {@link Residency#AUTO}: RAM when the records fit 1/8 (1/n) of the available memory, else mapped; the note says why. */
     private void holdAuto() throws StoreException {
         long bytes = header.count() * header.recordSize(), available = memoryAvailable();
         int copies = Math.max(8, localProcesses());

@@ -300,15 +300,17 @@ class StoreScaleTest {
     @Test
     void autoResidencyHoldsInRamWhatFitsAnEighthOfTheAvailableMemory() {
         long imagenet = 1_281_167L * 4544;  // 5.82 GB of records
-        assertEquals(LabelMapStore.Residency.RAM, LabelMapStore.Residency.auto(imagenet, 8 * imagenet));
-        assertEquals(LabelMapStore.Residency.MAPPED, LabelMapStore.Residency.auto(imagenet, 8 * imagenet - 8));
-        assertEquals(LabelMapStore.Residency.MAPPED, LabelMapStore.Residency.auto(imagenet, -1), "unknown: mapped");
-        assertEquals(LabelMapStore.Residency.RAM, LabelMapStore.Residency.auto(0, 0));
+        assertEquals(LabelMapStore.Residency.RAM, LabelMapStore.Residency.auto(imagenet, 8 * imagenet, 1));
+        assertEquals(LabelMapStore.Residency.MAPPED, LabelMapStore.Residency.auto(imagenet, 8 * imagenet - 8, 1));
+        assertEquals(LabelMapStore.Residency.MAPPED, LabelMapStore.Residency.auto(imagenet, -1, 1), "unknown: mapped");
+        assertEquals(LabelMapStore.Residency.RAM, LabelMapStore.Residency.auto(0, 0, 1));
         // 16 processes on the node (LOCAL_WORLD_SIZE): 1/16; fewer than 8 still leave room for 8
         assertEquals(LabelMapStore.Residency.RAM, LabelMapStore.Residency.auto(imagenet, 16 * imagenet, 16));
         assertEquals(LabelMapStore.Residency.MAPPED, LabelMapStore.Residency.auto(imagenet, 16 * imagenet - 16, 16));
         assertEquals(LabelMapStore.Residency.RAM, LabelMapStore.Residency.auto(imagenet, 8 * imagenet, 2));
         assertEquals(LabelMapStore.Residency.AUTO, LabelMapStore.Residency.parse("Auto"));
+        for (LabelMapStore.Residency r : LabelMapStore.Residency.values())
+            assertEquals(r, LabelMapStore.Residency.parse(r.key()), r.key());
         assertTrue(LabelMapStore.memoryAvailable() > 0, "this test runs on Linux: /proc/meminfo has MemAvailable");
     }
 }

@@ -34,8 +34,9 @@ import org.relabel4j.torch.Torch;
  * the 86 records changed, all in the dense and multi-label CutMix recipes, by at most 1.1e-7 (relative).
  *
  * <p>Bit equality holds on the platform the records were made on (the fingerprint: CPU architecture, LibTorch's
- * vectorization level, the oneDNN cap, the LibTorch build, the CPU's vendor, family and model); elsewhere kernels may round differently, so the test
- * says so and compares losses and rates to 1e-3 (relative) instead, which any change of a recipe still exceeds.
+ * vectorization level, the oneDNN cap, the LibTorch build, the CPU's vendor, family and model); elsewhere kernels
+ * may round differently, so the test says so and compares losses and rates to 1e-3 (relative) instead, which any
+ * change of a recipe still exceeds.
  *
  * <p>To re-pin after an intended change of the numbers: {@code mvn -pl java/torch test -Dtest=PinnedRunsTest
  * -Drelabel.pin.write=/tmp/pinned-runs.json}, review the difference, and copy the file over the resource.
